@@ -1,0 +1,126 @@
+/* A token session: the policy layer above card.h that the provider and schsm-tool share.
+ *  - Opens the reader through an opener callback, so it can reopen after fork() or removal.
+ *  - Keeps the key directory in memory, bound to this process, to the card's identity and to
+ *    reset/insertion events; any sign of change (reset, 6982 after a login we made, a different
+ *    device) drops it and re-reads before the next use. Nothing is kept across processes.
+ *  - PIN safety: reads the retry counter before VERIFY, refuses when one try is left unless
+ *    the caller allows it explicitly, never resends a PIN that failed, keeps a PIN that worked
+ *    (to log in again after a reset) and cleanses it in hsm_token_free().
+ *  - Every public function takes the token's mutex and runs in one card transaction. */
+#ifndef HSM_TOKEN_H
+#define HSM_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "hsm/bytes.h"
+#include "hsm/card.h"
+#include "hsm/pkcs15.h"
+#include "hsm/transport.h"
+
+/* Opens a transport for a reader spec (see reader/reader.h). why receives a human message on error. */
+typedef int (*hsm_open_fn)(const char *reader_spec, hsm_transport **out, char *why, size_t why_len);
+
+typedef struct hsm_token hsm_token;
+
+/* reader_spec may be NULL (first reader with a SmartCard-HSM). Does not touch the card yet. */
+int hsm_token_new(const char *reader_spec, hsm_open_fn open, hsm_token **out);
+void hsm_token_free(hsm_token *t);
+
+/* Last error as a sentence for people (what happened and what to do); never contains secrets. */
+const char *hsm_token_error(const hsm_token *t);
+
+typedef struct {
+    char reader[256];
+    char serial[32];         /* device CHR minus its last 5 characters, e.g. DENK0200834 */
+    char label[64];          /* token label from EF 2F03 ("SmartCard-HSM" when absent) */
+    uint8_t fw_major, fw_minor;
+    uint16_t options;
+    int initialized;         /* 0 = factory fresh */
+    int transport_pin;       /* PIN must be changed first (6984) */
+    int pin_verified;
+    int pin_tries;           /* -1 unknown, 0 blocked */
+    int so_pin_tries;        /* -1 unknown, 0 blocked */
+} hsm_token_info;
+
+int hsm_token_info_get(hsm_token *t, hsm_token_info *info);
+
+/* The card directly, for schsm-tool's management commands. Call inside
+ * hsm_token_lock()/hsm_token_unlock(); the token forgets its caches on unlock when dirty != 0. */
+hsm_card *hsm_token_lock(hsm_token *t);
+void hsm_token_unlock(hsm_token *t, int dirty);
+
+typedef struct {
+    uint8_t key_ref;                /* nn of CCnn: the card's key reference */
+    enum hsm_key_type type;
+    char label[HSM_LABEL_MAX];
+    uint8_t id[HSM_ID_MAX];
+    size_t id_len;
+    unsigned bits;                  /* RSA modulus / EC field size */
+    int has_cert_file;              /* EF CEnn exists */
+} hsm_key;
+
+typedef struct {
+    uint16_t fid;                   /* CEnn (end-entity, belongs to key nn) or CAnn */
+    char label[HSM_LABEL_MAX];
+    uint8_t id[HSM_ID_MAX];
+    size_t id_len;
+} hsm_cert_ref;
+
+/* Key directory (cached; costs ENUMERATE + one read per C4nn on first use). Returns an array
+ * the caller frees with free(). Keys without a C4nn are listed with an empty label and their
+ * key reference as ID, as OpenSC would not show them but a user must be able to see them. */
+int hsm_token_list_keys(hsm_token *t, hsm_key **keys, size_t *n);
+/* Certificates: CEnn files holding X.509 (first byte 30) plus CAnn files with their C8nn. */
+int hsm_token_list_certs(hsm_token *t, hsm_cert_ref **certs, size_t *n);
+
+/* Finds exactly one key by label and/or ID (either may be NULL/0). HSM_E_NOT_FOUND or
+ * HSM_E_AMBIGUOUS (hsm_token_error() then names the candidates). */
+int hsm_token_find_key(hsm_token *t, const char *label, const uint8_t *id, size_t id_len, hsm_key *out);
+
+/* Public key of a key: from the X.509 certificate or the CV request in CEnn (costs one read,
+ * cached with the directory). */
+int hsm_token_public_key(hsm_token *t, const hsm_key *k, EVP_PKEY **out);
+int hsm_token_read_file(hsm_token *t, uint16_t fid, hsm_bytes *out);
+
+/* PIN handling. hsm_token_set_pin() hands the token a PIN to use when a login is needed;
+ * nothing is sent until an operation needs it. */
+int hsm_token_set_pin(hsm_token *t, const char *pin, size_t len);
+/* Returns 1 when a PIN will be needed for a private-key operation right now (costs the
+ * status query when not known), so callers can ask the user only then. */
+int hsm_token_needs_pin(hsm_token *t);
+enum { HSM_LOGIN_ALLOW_LAST_TRY = 1 };
+/* Logs in with pin now (status query first; see PIN safety above). HSM_E_PIN_REFUSED when not
+ * sent, HSM_E_SW with 63Cx/6983 when the card said no. */
+int hsm_token_login(hsm_token *t, const char *pin, size_t len, unsigned flags);
+void hsm_token_logout(hsm_token *t);
+
+/* Private-key operations: log in when needed with the PIN held, re-check that key still is the
+ * same key after a reset or foreign use, retry once after 6982 when a login that worked before
+ * can be repeated. */
+int hsm_token_sign(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *in, size_t len, hsm_bytes *out);
+int hsm_token_decipher(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *in, size_t len, hsm_bytes *out);
+
+typedef struct {
+    enum hsm_key_type type;
+    int ec_nid;                 /* EC */
+    unsigned rsa_bits;          /* RSA */
+    const char *label;          /* required */
+    const uint8_t *id;          /* NULL = OpenSC's SHA-1 style ID */
+    size_t id_len;
+    const uint8_t *algorithms;  /* tag 91; NULL = none (all algorithms, exportable with a DKEK) */
+    size_t algorithms_len;
+    int key_domain;             /* -1 = none */
+} hsm_keygen_params;
+
+/* Generates a key on the card and writes its C4nn, at the lowest free key reference. On any
+ * failure after the card created the key, the key, C4nn and CEnn are removed again. */
+int hsm_token_generate(hsm_token *t, const hsm_keygen_params *p, hsm_key *out);
+/* Deletes CCnn, C4nn and CEnn of the key (nothing else). */
+int hsm_token_delete_key(hsm_token *t, const hsm_key *k);
+/* Stores an X.509 certificate (DER) in CEnn of the key, replacing the CV request there. */
+int hsm_token_store_cert(hsm_token *t, const hsm_key *k, const uint8_t *der, size_t len);
+
+#endif

@@ -1,0 +1,35 @@
+/* The key object behind every schsm EVP_PKEY: either a reference to a key on the card (with its
+ * public part loaded only when OpenSSL asks for it) or a public-only key imported for
+ * verification / as an ECDH peer. */
+#ifndef SCHSM_KEY_H
+#define SCHSM_KEY_H
+
+#include <openssl/evp.h>
+
+#include "provider.h"
+#include "hsm/token.h"
+
+typedef struct schsm_key {
+    schsm_provctx *ctx;
+    hsm_token *token;      /* NULL for public-only keys; owned by ctx */
+    hsm_key card;          /* valid when token != NULL */
+    char *uri;             /* canonical schsm: URI of the card key (key-reference files) */
+    EVP_PKEY *pub;         /* public key in hsm_libctx(); loaded lazily for card keys */
+    int type;              /* HSM_KEY_EC or HSM_KEY_RSA */
+    int ec_nid;            /* curve, 0 = not known yet (card keys before the public key is read) */
+    int refs;
+    pthread_mutex_t lock;
+} schsm_key;
+
+schsm_key *schsm_key_new(schsm_provctx *ctx, int type);
+/* A card key; uri may be NULL (then built from reader, serial and ID). */
+schsm_key *schsm_key_new_card(schsm_provctx *ctx, hsm_token *token, const hsm_key *k, const char *uri);
+schsm_key *schsm_key_ref(schsm_key *k);
+void schsm_key_free(schsm_key *k);
+/* Loads the public key from the card if needed. Returns pub (owned by k) or NULL with an error raised. */
+EVP_PKEY *schsm_key_public(schsm_key *k);
+
+/* Store and decoders hand keys to keymgmt as OSSL_OBJECT_PARAM_REFERENCE: the reference is
+ * the pointer to a schsm_key with one reference given to the receiver. */
+
+#endif

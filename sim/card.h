@@ -1,0 +1,35 @@
+/* The virtual SmartCard-HSM: the card side of every command in the protocol sheet, with no
+ * transport in it. A card is a value: it can be saved to bytes and loaded again. */
+#ifndef SIM_CARD_H
+#define SIM_CARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hsm/bytes.h"
+
+typedef struct sim_card sim_card;
+
+/* A factory-fresh card: uninitialised, with its own device key (CC00) and C_DevAut/DICA
+ * certificates in EF 2F02, issued under the in-tree TEST hierarchy (UTSRCACC100001). */
+int sim_card_new(sim_card **out);
+void sim_card_free(sim_card *c);
+
+/* Whole state, persistent and volatile (selection, login), as bytes and back. */
+int sim_card_save(const sim_card *c, hsm_bytes *out);
+int sim_card_load(const uint8_t *buf, size_t len, sim_card **out);
+
+/* Power cycle / warm reset: the applet is deselected and all authentication is dropped. */
+void sim_card_reset(sim_card *c);
+
+/* ATR of a Nitrokey HSM 2 (SmartCard-HSM 4K, JCOP 3). Returns its length. */
+size_t sim_card_atr(uint8_t *out, size_t cap);
+
+/* Processes one command APDU; resp receives data followed by SW1 SW2. Returns 1 when the
+ * persistent state changed (the caller must save it), 0 when not, negative on internal error. */
+int sim_card_process(sim_card *c, const uint8_t *cmd, size_t len, hsm_bytes *resp);
+
+/* Human-readable description of what the card holds (schsm-sim --dump). */
+int sim_card_dump(const sim_card *c, hsm_bytes *out);
+
+#endif
