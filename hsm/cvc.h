@@ -88,4 +88,17 @@ int hsm_cvc_put_pubkey(EVP_PKEY *key, const uint8_t *oid, size_t oid_len, int wi
 /* Signs data the way the card signs CVCs: SHA-256, ECDSA plain r||s (field length each) or RSA PKCS#1 v1.5. */
 int hsm_cvc_sign(EVP_PKEY *key, const uint8_t *data, size_t len, hsm_bytes *sig);
 
+/* Additions by the sim engineer (used by sim/ and by sim/certs/mkcerts.c). */
+
+/* EC public key from an uncompressed point on a curve of the table; HSM_E_PARSE when the
+ * point has the wrong size or is not on the curve. */
+int hsm_cvc_ec_public_key(int nid, const uint8_t *point, size_t len, EVP_PKEY **out);
+
+/* A complete 7F21 certificate: body 5F29 00, 42 car, 7F49 (holder key, SHA-256 OID of its type,
+ * domain parameters when with_params), 5F20 chr, 7F4C CHAT (id-SC-HSM role OID, 53 role),
+ * 5F25 effective, 5F24 expiry (YYMMDD, one digit per byte), signed by signer (hsm_cvc_sign). */
+int hsm_cvc_build_cert(const char *car, EVP_PKEY *holder, int with_params, const char *chr,
+                       uint8_t role, const uint8_t effective[6], const uint8_t expiry[6],
+                       EVP_PKEY *signer, hsm_bytes *out);
+
 #endif

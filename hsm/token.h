@@ -6,7 +6,13 @@
  *  - PIN safety: reads the retry counter before VERIFY, refuses when one try is left unless
  *    the caller allows it explicitly, never resends a PIN that failed, keeps a PIN that worked
  *    (to log in again after a reset) and cleanses it in hsm_token_free().
- *  - Every public function takes the token's mutex and runs in one card transaction. */
+ *  - Every public function takes the token's mutex and runs in one card transaction.
+ *  - After a change to the key set (generate, delete) the token re-SELECTs the applet, which
+ *    drops the card's security state: every other session's next private-key operation then
+ *    gets 6982, re-reads the directory and re-checks its key before it signs again. Without
+ *    this, a session that stays logged in could sign with a key that replaced its own.
+ *  - After fork() the child abandons the parent's transport (never closes it), opens its own,
+ *    and logs in again with the held PIN. */
 #ifndef HSM_TOKEN_H
 #define HSM_TOKEN_H
 
@@ -48,7 +54,9 @@ typedef struct {
 int hsm_token_info_get(hsm_token *t, hsm_token_info *info);
 
 /* The card directly, for schsm-tool's management commands. Call inside
- * hsm_token_lock()/hsm_token_unlock(); the token forgets its caches on unlock when dirty != 0. */
+ * hsm_token_lock()/hsm_token_unlock(); the token forgets its caches on unlock when dirty != 0
+ * (pass dirty when you sent SELECT, VERIFY, or changed objects). The applet is selected on
+ * return. NULL on failure (hsm_token_error() says why); then do NOT call hsm_token_unlock(). */
 hsm_card *hsm_token_lock(hsm_token *t);
 void hsm_token_unlock(hsm_token *t, int dirty);
 
@@ -89,11 +97,14 @@ int hsm_token_read_file(hsm_token *t, uint16_t fid, hsm_bytes *out);
  * nothing is sent until an operation needs it. */
 int hsm_token_set_pin(hsm_token *t, const char *pin, size_t len);
 /* Returns 1 when a PIN will be needed for a private-key operation right now (costs the
- * status query when not known), so callers can ask the user only then. */
+ * status query when not known), so callers can ask the user only then. 0 when logged in or a
+ * PIN is held; 1 on errors. hsm_token_set_pin() refuses (HSM_E_PIN_REFUSED) a PIN that failed. */
 int hsm_token_needs_pin(hsm_token *t);
 enum { HSM_LOGIN_ALLOW_LAST_TRY = 1 };
 /* Logs in with pin now (status query first; see PIN safety above). HSM_E_PIN_REFUSED when not
- * sent, HSM_E_SW with 63Cx/6983 when the card said no. */
+ * sent (one try left without HSM_LOGIN_ALLOW_LAST_TRY, blocked, transport PIN, not initialised,
+ * or this PIN failed before in this process), HSM_E_SW with 63Cx/6983 when the card said no.
+ * A PIN that worked is kept as the held PIN. hsm_token_logout() re-selects and drops it. */
 int hsm_token_login(hsm_token *t, const char *pin, size_t len, unsigned flags);
 void hsm_token_logout(hsm_token *t);
 
@@ -106,7 +117,7 @@ int hsm_token_decipher(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_
 typedef struct {
     enum hsm_key_type type;
     int ec_nid;                 /* EC */
-    unsigned rsa_bits;          /* RSA */
+    unsigned rsa_bits;          /* RSA modulus bits; for HSM_KEY_AES the key bits (128/192/256) */
     const char *label;          /* required */
     const uint8_t *id;          /* NULL = OpenSC's SHA-1 style ID */
     size_t id_len;
@@ -118,9 +129,12 @@ typedef struct {
 /* Generates a key on the card and writes its C4nn, at the lowest free key reference. On any
  * failure after the card created the key, the key, C4nn and CEnn are removed again. */
 int hsm_token_generate(hsm_token *t, const hsm_keygen_params *p, hsm_key *out);
-/* Deletes CCnn, C4nn and CEnn of the key (nothing else). */
+/* Deletes CCnn, C4nn, CEnn and CBnn of the key (nothing else). */
 int hsm_token_delete_key(hsm_token *t, const hsm_key *k);
-/* Stores an X.509 certificate (DER) in CEnn of the key, replacing the CV request there. */
+/* Stores an X.509 certificate (DER) in CEnn of the key, replacing the CV request there.
+ * The authenticated CV request (67..., the key's attestation) is first copied to EF CBnn
+ * (same nn) unless CBnn exists, so it is never lost; hsm_token_public_key() falls back to
+ * CBnn when CEnn is gone. CEnn is deleted and written anew (no stale trailing bytes). */
 int hsm_token_store_cert(hsm_token *t, const hsm_key *k, const uint8_t *der, size_t len);
 
 #endif

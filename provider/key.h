@@ -19,7 +19,14 @@ typedef struct schsm_key {
     int ec_nid;            /* curve, 0 = not known yet (card keys before the public key is read) */
     int refs;
     pthread_mutex_t lock;
+    /* Host keys (token == NULL): which parts pub holds (OSSL_KEYMGMT_SELECT_* bits). A host key
+     * with a private part is a software key made by gen without an explicit card request (TLS
+     * ephemeral keys when schsm is listed first); it is used with host crypto and exportable. */
+    int parts;
 } schsm_key;
+
+/* Is this a key on the card? */
+#define schsm_key_is_card(k) ((k)->token != NULL)
 
 schsm_key *schsm_key_new(schsm_provctx *ctx, int type);
 /* A card key; uri may be NULL (then built from reader, serial and ID). */

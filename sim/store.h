@@ -19,6 +19,12 @@ int sim_store_lock(sim_store *s);
 int sim_store_unlock(sim_store *s, int dirty);
 sim_card *sim_store_card(sim_store *s);
 
+/* Saves now, keeping the lock (commands inside a transaction persist at once, as on a card). */
+int sim_store_save(sim_store *s);
+
+/* Does this store hold the lock? (A fork()ed child never holds its parent's lock.) */
+int sim_store_held(const sim_store *s);
+
 /* Power-cycles the card in the file (removal and re-insertion). */
 int sim_store_power_cycle(sim_store *s);
 

@@ -1,0 +1,302 @@
+/* Token session: lifetime, lazy opening, fork handling, transactions, identity. */
+#include "hsm/token_int.h"
+#include "hsm/crypto.h"
+#include "hsm/cvc.h"
+#include "hsm/rv.h"
+#include "hsm/sw.h"
+#include "hsm/tlv.h"
+#include "hsm/trace.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int hsm_token_new(const char *reader_spec, hsm_open_fn open, hsm_token **out)
+{
+    if (open == NULL || out == NULL)
+        return HSM_E_ARGS;
+    hsm_token *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return HSM_E_MEM;
+    if (reader_spec != NULL && (t->spec = strdup(reader_spec)) == NULL) {
+        free(t);
+        return HSM_E_MEM;
+    }
+    if (RAND_bytes_ex(hsm_libctx(), t->salt, sizeof(t->salt), 0) != 1) {
+        free(t->spec);
+        free(t);
+        return HSM_E_CRYPTO;
+    }
+    pthread_mutex_init(&t->mu, NULL);
+    t->open = open;
+    t->pid = getpid();
+    snprintf(t->reader, sizeof(t->reader), "%s", reader_spec != NULL ? reader_spec : "(first SmartCard-HSM)");
+    *out = t;
+    return HSM_OK;
+}
+
+void hsm_token_free(hsm_token *t)
+{
+    if (t == NULL)
+        return;
+    tok_forget(t);
+    for (size_t i = 0; i < 256; i++)
+        hsm_bytes_free(&t->ce[i].data);
+    hsm_bytes_free(&t->fids);
+    tok_pin_clear(t);
+    OPENSSL_cleanse(t->failed, sizeof(t->failed));
+    OPENSSL_cleanse(t->salt, sizeof(t->salt));
+    /* A child frees a copy of the parent's handles: leave them alone (see tok_enter). */
+    if (t->card != NULL && t->pid == getpid())
+        hsm_card_free(t->card);
+    pthread_mutex_destroy(&t->mu);
+    free(t->spec);
+    free(t);
+}
+
+const char *hsm_token_error(const hsm_token *t)
+{
+    if (t == NULL)
+        return "no token";
+    return t->err[0] != '\0' ? t->err : "no error";
+}
+
+void tok_err(hsm_token *t, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    int n;
+    if (t->info_valid && t->label[0] != '\0')
+        n = snprintf(t->err, sizeof(t->err), "%s (reader \"%s\", token \"%s\")", msg, t->reader, t->label);
+    else
+        n = snprintf(t->err, sizeof(t->err), "%s (reader \"%s\")", msg, t->reader);
+    if (n < 0)
+        snprintf(t->err, sizeof(t->err), "%s", msg);
+    hsm_log("%s", t->err);
+}
+
+void tok_sw_err(hsm_token *t, const char *what, uint8_t ins)
+{
+    uint16_t sw = t->card != NULL ? hsm_card_last_sw(t->card) : 0;
+    tok_err(t, "%s: %s [SW %04X]", what, hsm_sw_message(sw, ins), sw);
+}
+
+void tok_forget_dir(hsm_token *t)
+{
+    t->dir_valid = 0;
+    t->nkeys = 0;
+    hsm_bytes_clear(&t->fids);
+    for (size_t i = 0; i < 256; i++) {
+        t->ce[i].valid = 0;
+        hsm_bytes_clear(&t->ce[i].data);
+    }
+}
+
+void tok_forget(hsm_token *t)
+{
+    t->selected = 0;
+    t->logged_in = 0;
+    t->info_valid = 0;
+    tok_forget_dir(t);
+}
+
+/* Message for a transport-level failure. */
+static void comm_err(hsm_token *t, int rc)
+{
+    if (rc == HSM_E_NO_CARD)
+        tok_err(t, "no SmartCard-HSM in the reader (removed?): insert the token and retry");
+    else if (rc == HSM_E_BUSY)
+        tok_err(t, "the card is busy with another program: retry");
+    else
+        tok_err(t, "communication with the reader failed (%s): check the token is plugged in and "
+                "pcscd is running", hsm_rv_text(rc));
+}
+
+static int tok_open(hsm_token *t)
+{
+    if (t->pid != getpid()) {
+        /* Forked child: the transport belongs to the parent. Abandon (leak) it rather than
+         * close it, open our own and forget the login; the held PIN stays to log in again. */
+        t->card = NULL;
+        t->pid = getpid();
+        tok_forget(t);
+        t->pin_worked = t->pin_worked && t->have_pin;
+    }
+    if (t->card != NULL)
+        return HSM_OK;
+    hsm_transport *tr = NULL;
+    char why[512] = "";
+    int rc = t->open(t->spec, &tr, why, sizeof(why));
+    if (rc != HSM_OK) {
+        tok_err(t, "cannot open the reader: %s", why[0] ? why : hsm_rv_text(rc));
+        return rc;
+    }
+    if (tr->reader[0] != '\0')
+        snprintf(t->reader, sizeof(t->reader), "%s", tr->reader);
+    rc = hsm_card_new(tr, &t->card);
+    if (rc != HSM_OK) {
+        tr->ops->close(tr);
+        tok_err(t, "out of memory");
+        return rc;
+    }
+    tok_forget(t);
+    return HSM_OK;
+}
+
+int tok_enter(hsm_token *t)
+{
+    pthread_mutex_lock(&t->mu);
+    t->err[0] = '\0';
+    int rc = tok_open(t);
+    if (rc == HSM_OK) {
+        rc = hsm_card_begin(t->card);
+        if (rc == HSM_E_RESET) {
+            /* Reset, removal or swap: nothing we knew about the card holds any more. */
+            hsm_log("card was reset or replaced; dropping cached state");
+            tok_forget(t);
+            rc = HSM_OK;
+        } else if (rc != HSM_OK) {
+            tok_forget(t);
+            comm_err(t, rc);
+        }
+    }
+    if (rc != HSM_OK)
+        pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
+void tok_leave(hsm_token *t)
+{
+    if (t->card != NULL)
+        hsm_card_end(t->card);
+    pthread_mutex_unlock(&t->mu);
+}
+
+int tok_select(hsm_token *t)
+{
+    if (t->selected)
+        return HSM_OK;
+    int rc = hsm_card_select(t->card, &t->fcp);
+    if (rc == HSM_OK) {
+        t->selected = 1;
+        t->logged_in = 0;   /* SELECT drops the card's security state */
+        return HSM_OK;
+    }
+    if (rc == HSM_E_SW)
+        tok_err(t, "the card is not a SmartCard-HSM (SELECT answered %04X): check the reader",
+                hsm_card_last_sw(t->card));
+    else if (rc == HSM_E_PARSE)
+        tok_err(t, "the card's answer to SELECT is not a SmartCard-HSM FCP: check the reader");
+    else if (rc == HSM_E_RESET)
+        tok_err(t, "the card was reset by another program during the operation: retry");
+    else
+        comm_err(t, rc);
+    if (rc == HSM_E_RESET || rc == HSM_E_NO_CARD || rc == HSM_E_COMM)
+        tok_forget(t);
+    return rc;
+}
+
+void tok_logout_others(hsm_token *t)
+{
+    t->selected = 0;
+    if (tok_select(t) != HSM_OK)
+        t->err[0] = '\0';   /* best effort; our own state was reset already */
+}
+
+/* ---- identity ---- */
+
+static void read_identity(hsm_token *t)
+{
+    hsm_bytes b = HSM_BYTES_INIT;
+    t->serial[0] = '\0';
+    snprintf(t->label, sizeof(t->label), "SmartCard-HSM");
+    if (hsm_card_read_file(t->card, HSM_FID_DEVCERT, &b) == HSM_OK) {
+        hsm_cvc dev, dica;
+        if (hsm_cvc_split_devcerts(b.data, b.len, &dev, &dica) == HSM_OK) {
+            char chr[64];
+            hsm_cvc_ref_string(&dev.chr, chr, sizeof(chr));
+            size_t n = strlen(chr);
+            if (n > 5)
+                chr[n - 5] = '\0';
+            chr[sizeof(t->serial) - 1] = '\0';
+            memcpy(t->serial, chr, strlen(chr) + 1);
+        }
+    }
+    if (hsm_card_read_file(t->card, HSM_FID_TOKENINFO, &b) == HSM_OK) {
+        hsm_tlv seq, lab;
+        if (hsm_tlv_parse_one(b.data, b.len, &seq) == HSM_OK && seq.tag == 0x30 &&
+            hsm_tlv_find(seq.val, seq.len, 0x80, &lab) == 1 && lab.len > 0) {
+            size_t n = lab.len < sizeof(t->label) - 1 ? lab.len : sizeof(t->label) - 1;
+            memcpy(t->label, lab.val, n);
+            t->label[n] = '\0';
+        }
+    }
+    hsm_bytes_free(&b);
+    t->info_valid = 1;
+}
+
+int hsm_token_info_get(hsm_token *t, hsm_token_info *info)
+{
+    if (t == NULL || info == NULL)
+        return HSM_E_ARGS;
+    int rc = tok_enter(t);
+    if (rc != HSM_OK)
+        return rc;
+    memset(info, 0, sizeof(*info));
+    info->pin_tries = info->so_pin_tries = -1;
+    rc = tok_select(t);
+    if (rc != HSM_OK)
+        goto out;
+    uint16_t sw = 0, so_sw = 0;
+    rc = hsm_card_pin_status(t->card, HSM_PIN_USER, &sw);
+    if (rc == HSM_OK)
+        rc = hsm_card_pin_status(t->card, HSM_PIN_SO, &so_sw);
+    if (rc != HSM_OK) {
+        comm_err(t, rc);
+        goto out;
+    }
+    info->pin_verified = sw == 0x9000;
+    t->logged_in = sw == 0x9000;
+    info->pin_tries = sw == 0x9000 ? -1 : sw == 0x6983 ? 0 : hsm_sw_tries(sw);
+    info->so_pin_tries = so_sw == 0x6983 ? 0 : hsm_sw_tries(so_sw);
+    info->transport_pin = sw == 0x6984;
+    info->initialized = !(sw == 0x6A88 || so_sw == 0x6A88);
+    if (!t->info_valid)
+        read_identity(t);
+    snprintf(info->reader, sizeof(info->reader), "%s", t->reader);
+    snprintf(info->serial, sizeof(info->serial), "%s", t->serial);
+    snprintf(info->label, sizeof(info->label), "%s", t->label);
+    info->fw_major = t->fcp.major;
+    info->fw_minor = t->fcp.minor;
+    info->options = t->fcp.options;
+out:
+    tok_leave(t);
+    return rc;
+}
+
+hsm_card *hsm_token_lock(hsm_token *t)
+{
+    if (t == NULL || tok_enter(t) != HSM_OK)
+        return NULL;
+    if (tok_select(t) != HSM_OK) {
+        tok_leave(t);
+        return NULL;
+    }
+    return t->card;
+}
+
+void hsm_token_unlock(hsm_token *t, int dirty)
+{
+    if (t == NULL)
+        return;
+    if (dirty) {
+        /* The caller may have selected, logged in or out, or changed objects. */
+        tok_forget(t);
+    }
+    tok_leave(t);
+}

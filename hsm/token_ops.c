@@ -1,0 +1,74 @@
+/* Private-key operations. The warm path is exactly one APDU; anything that suggests the card
+ * changed (6982 although we logged in, applet deselected) makes us re-read the directory, check
+ * that the key is still the same key, log in again with a PIN that already worked, and retry once. */
+#include "hsm/token_int.h"
+#include "hsm/rv.h"
+#include "hsm/sw.h"
+#include "hsm/trace.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef int (*card_op)(hsm_card *, uint8_t, uint8_t, const uint8_t *, size_t, hsm_bytes *);
+
+static int foreign_use(uint16_t sw)
+{
+    return sw == 0x6982 || sw == 0x6D00 || sw == 0x6E00;
+}
+
+static int private_op(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *in, size_t len,
+                      hsm_bytes *out, card_op op, uint8_t ins, const char *what)
+{
+    if (t == NULL || k == NULL || in == NULL || len == 0 || out == NULL)
+        return HSM_E_ARGS;
+    int rc = tok_enter(t);
+    if (rc != HSM_OK)
+        return rc;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int was_logged_in = t->logged_in;
+        rc = tok_check_key(t, k);   /* free while the directory is cached */
+        if (rc == HSM_OK)
+            rc = tok_login_held(t, attempt > 0);
+        if (rc != HSM_OK)
+            break;
+        rc = op(t->card, k->key_ref, alg, in, len, out);
+        if (rc == HSM_OK)
+            break;
+        uint16_t sw = hsm_card_last_sw(t->card);
+        if (rc == HSM_E_SW && foreign_use(sw) && attempt == 0 && (was_logged_in || sw != 0x6982)) {
+            /* Someone else selected the applet (and maybe changed keys): start over. */
+            hsm_log("%s: card answered %04X after our login; re-checking the key", what, sw);
+            tok_forget(t);
+            continue;
+        }
+        if (rc == HSM_E_NOT_FOUND) {
+            tok_forget_dir(t);
+            tok_err(t, "key \"%s\" (reference %u) is no longer on the card: it was deleted; look it "
+                    "up again", k->label, k->key_ref);
+        } else if (rc == HSM_E_SW) {
+            if (sw == 0x6982)
+                t->logged_in = 0;
+            char ctx[160];
+            snprintf(ctx, sizeof(ctx), "%s with key \"%s\" failed", what, k->label);
+            tok_sw_err(t, ctx, ins);
+        } else {
+            tok_forget(t);
+            tok_err(t, "%s with key \"%s\" failed: %s", what, k->label, hsm_rv_text(rc));
+        }
+        break;
+    }
+    if (rc != HSM_OK)
+        hsm_bytes_clear(out);
+    tok_leave(t);
+    return rc;
+}
+
+int hsm_token_sign(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *in, size_t len, hsm_bytes *out)
+{
+    return private_op(t, k, alg, in, len, out, hsm_card_sign, 0x68, "signing");
+}
+
+int hsm_token_decipher(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *in, size_t len, hsm_bytes *out)
+{
+    return private_op(t, k, alg, in, len, out, hsm_card_decipher, 0x62, "decryption");
+}

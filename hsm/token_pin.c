@@ -1,0 +1,255 @@
+/* PIN policy: status query before every VERIFY, refuse the last try, never resend a PIN
+ * that failed, keep the PIN that worked (cleansed on free). PINs are never logged. */
+#include "hsm/token_int.h"
+#include "hsm/crypto.h"
+#include "hsm/rv.h"
+#include "hsm/sw.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <string.h>
+
+void tok_pin_clear(hsm_token *t)
+{
+    hsm_bytes_free(&t->pin);
+    t->have_pin = 0;
+    t->pin_worked = 0;
+}
+
+/* Salted SHA-256 of a PIN: lets us recognise a failed PIN without keeping it. */
+static int pin_hash(const hsm_token *t, const uint8_t *pin, size_t len, uint8_t out[32])
+{
+    EVP_MD *md = EVP_MD_fetch(hsm_libctx(), "SHA256", NULL);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned int n = 0;
+    int ok = md != NULL && c != NULL && EVP_DigestInit_ex(c, md, NULL) &&
+             EVP_DigestUpdate(c, t->salt, sizeof(t->salt)) && EVP_DigestUpdate(c, pin, len) &&
+             EVP_DigestFinal_ex(c, out, &n) && n == 32;
+    EVP_MD_CTX_free(c);
+    EVP_MD_free(md);
+    return ok ? HSM_OK : HSM_E_CRYPTO;
+}
+
+static int pin_failed_before(const hsm_token *t, const uint8_t *pin, size_t len)
+{
+    uint8_t h[32];
+    if (pin_hash(t, pin, len, h) != HSM_OK)
+        return 1;   /* cannot tell: be safe */
+    int hit = 0;
+    for (size_t i = 0; i < t->nfailed; i++)
+        hit |= CRYPTO_memcmp(h, t->failed[i], 32) == 0;
+    OPENSSL_cleanse(h, sizeof(h));
+    return hit;
+}
+
+static void remember_failed(hsm_token *t, const uint8_t *pin, size_t len)
+{
+    uint8_t h[32];
+    if (pin_hash(t, pin, len, h) != HSM_OK)
+        return;
+    size_t slot = t->nfailed < TOK_MAX_FAILED ? t->nfailed++ : TOK_MAX_FAILED - 1;
+    memcpy(t->failed[slot], h, 32);
+    OPENSSL_cleanse(h, sizeof(h));
+}
+
+/* Turns a status-query answer into a decision. Returns 1 = send VERIFY, 0 = already
+ * verified, negative = refused (message set). */
+static int judge_status(hsm_token *t, uint16_t sw, unsigned flags)
+{
+    if (sw == 0x9000)
+        return 0;
+    int tries = hsm_sw_tries(sw);
+    if (tries >= 2 || (tries == 1 && (flags & HSM_LOGIN_ALLOW_LAST_TRY)))
+        return 1;
+    if (tries == 1) {
+        tok_err(t, "PIN not sent: only one try is left and a wrong PIN would block the card; "
+                "verify it with schsm-tool verify-pin --force, or unblock/reset it with the SO-PIN");
+        return HSM_E_PIN_REFUSED;
+    }
+    if (tries == 0 || sw == 0x6983) {
+        tok_err(t, "PIN blocked: unblock it with the SO-PIN (schsm-tool unblock-pin)");
+        return HSM_E_PIN_REFUSED;
+    }
+    if (sw == 0x6984) {
+        tok_err(t, "PIN not sent: the card still has its transport PIN; change it first "
+                "(schsm-tool change-pin)");
+        return HSM_E_PIN_REFUSED;
+    }
+    if (sw == 0x6A88) {
+        tok_err(t, "card not initialised: run schsm-tool init");
+        return HSM_E_PIN_REFUSED;
+    }
+    tok_err(t, "cannot read the PIN retry counter, so the PIN was not sent: %s [SW %04X]",
+            hsm_sw_message(sw, 0x20), sw);
+    return HSM_E_SW;
+}
+
+/* Status query (re-selecting once when the applet was deselected behind our back). */
+static int pin_status(hsm_token *t, uint16_t *sw)
+{
+    for (int round = 0; round < 2; round++) {
+        int rc = tok_select(t);
+        if (rc != HSM_OK)
+            return rc;
+        rc = hsm_card_pin_status(t->card, HSM_PIN_USER, sw);
+        if (rc != HSM_OK) {
+            tok_forget(t);
+            tok_err(t, "communication with the card failed while reading the PIN status (%s)",
+                    hsm_rv_text(rc));
+            return rc;
+        }
+        if (*sw != 0x6D00 && *sw != 0x6E00 && *sw != 0x6900)
+            return HSM_OK;
+        t->selected = 0;
+    }
+    return HSM_OK;
+}
+
+/* The login itself: status query, decision, VERIFY, bookkeeping. pin may be the held one. */
+static int do_login(hsm_token *t, const uint8_t *pin, size_t len, unsigned flags, int *verified)
+{
+    *verified = 0;
+    if (pin_failed_before(t, pin, len)) {
+        tok_err(t, "PIN not sent: this PIN was rejected by the card before; give the right PIN");
+        return HSM_E_PIN_REFUSED;
+    }
+    uint16_t sw = 0;
+    int rc = pin_status(t, &sw);
+    if (rc != HSM_OK)
+        return rc;
+    int d = judge_status(t, sw, flags);
+    if (d < 0)
+        return d;
+    if (d == 0) {
+        t->logged_in = 1;
+        return HSM_OK;
+    }
+    rc = hsm_card_verify(t->card, HSM_PIN_USER, pin, len);
+    if (rc == HSM_OK) {
+        t->logged_in = 1;
+        *verified = 1;
+        return HSM_OK;
+    }
+    t->logged_in = 0;
+    if (rc != HSM_E_SW) {
+        tok_forget(t);
+        tok_err(t, "communication with the card failed during VERIFY (%s)", hsm_rv_text(rc));
+        return rc;
+    }
+    sw = hsm_card_last_sw(t->card);
+    if (hsm_sw_tries(sw) >= 0 || sw == 0x6983) {
+        remember_failed(t, pin, len);
+        tok_sw_err(t, "the card rejected the PIN (it will not be sent again by this program)", 0x20);
+    } else {
+        tok_sw_err(t, "PIN verification failed", 0x20);
+    }
+    return HSM_E_SW;
+}
+
+int tok_login_held(hsm_token *t, int only_proven)
+{
+    if (t->logged_in)
+        return HSM_OK;
+    if (!t->have_pin || (only_proven && !t->pin_worked)) {
+        /* Maybe someone else's login still stands: the query costs nothing on the PIN. */
+        uint16_t sw = 0;
+        int rc = pin_status(t, &sw);
+        if (rc != HSM_OK)
+            return rc;
+        if (sw == 0x9000) {
+            t->logged_in = 1;
+            return HSM_OK;
+        }
+        if (t->have_pin)
+            tok_err(t, "the card logged us out (another program used it) and the PIN held was never "
+                    "confirmed, so it was not sent again: log in again");
+        else
+            tok_err(t, "the user PIN is needed for this key and none was given: supply it (for example "
+                    "pin-source in the URI or the provider configuration, or -passin)");
+        return HSM_E_PIN_REFUSED;
+    }
+    int verified = 0;
+    int rc = do_login(t, t->pin.data, t->pin.len, 0, &verified);
+    if (rc == HSM_OK) {
+        t->pin_worked |= verified;
+    } else if (rc == HSM_E_SW && t->nfailed > 0 && pin_failed_before(t, t->pin.data, t->pin.len)) {
+        tok_pin_clear(t);
+    }
+    return rc;
+}
+
+int hsm_token_set_pin(hsm_token *t, const char *pin, size_t len)
+{
+    if (t == NULL || pin == NULL || len == 0 || len > 64)
+        return HSM_E_ARGS;
+    pthread_mutex_lock(&t->mu);
+    int rc = HSM_OK;
+    t->err[0] = '\0';
+    if (pin_failed_before(t, (const uint8_t *)pin, len)) {
+        tok_err(t, "PIN not accepted: this PIN was rejected by the card before; give the right PIN");
+        rc = HSM_E_PIN_REFUSED;
+    } else if (!t->have_pin || t->pin.len != len || CRYPTO_memcmp(t->pin.data, pin, len) != 0) {
+        tok_pin_clear(t);
+        rc = hsm_bytes_set(&t->pin, pin, len);
+        t->have_pin = rc == HSM_OK;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
+int hsm_token_needs_pin(hsm_token *t)
+{
+    if (t == NULL)
+        return 1;
+    if (tok_enter(t) != HSM_OK)
+        return 1;
+    int need = 1;
+    if (t->logged_in || t->have_pin) {
+        need = 0;
+    } else {
+        uint16_t sw = 0;
+        if (pin_status(t, &sw) == HSM_OK && sw == 0x9000) {
+            t->logged_in = 1;
+            need = 0;
+        }
+    }
+    tok_leave(t);
+    return need;
+}
+
+int hsm_token_login(hsm_token *t, const char *pin, size_t len, unsigned flags)
+{
+    if (t == NULL || pin == NULL || len == 0 || len > 64)
+        return HSM_E_ARGS;
+    int rc = tok_enter(t);
+    if (rc != HSM_OK)
+        return rc;
+    int verified = 0;
+    rc = do_login(t, (const uint8_t *)pin, len, flags, &verified);
+    if (rc == HSM_OK) {
+        if (!t->have_pin || t->pin.len != len || CRYPTO_memcmp(t->pin.data, pin, len) != 0) {
+            tok_pin_clear(t);
+            t->have_pin = hsm_bytes_set(&t->pin, pin, len) == HSM_OK;
+        }
+        /* "Worked" only when the card checked it; a standing login proves nothing about it. */
+        if (verified)
+            t->pin_worked = t->have_pin;
+    } else if (rc == HSM_E_SW && pin_failed_before(t, (const uint8_t *)pin, len)) {
+        if (t->have_pin && t->pin.len == len && CRYPTO_memcmp(t->pin.data, pin, len) == 0)
+            tok_pin_clear(t);
+    }
+    tok_leave(t);
+    return rc;
+}
+
+void hsm_token_logout(hsm_token *t)
+{
+    if (t == NULL || tok_enter(t) != HSM_OK)
+        return;
+    /* Re-selecting the applet is the card's logout. */
+    t->selected = 0;
+    tok_select(t);
+    t->logged_in = 0;
+    tok_pin_clear(t);
+    tok_leave(t);
+}

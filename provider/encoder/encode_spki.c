@@ -1,0 +1,61 @@
+/* SubjectPublicKeyInfo, DER and PEM. The public key lives in hsm_libctx(), so OpenSSL's default
+ * provider does the actual encoding. */
+#include "encode_int.h"
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+static int spki_does_selection(void *provctx, int selection)
+{
+    return schsm_enc_selection_ok(selection, OSSL_KEYMGMT_SELECT_PUBLIC_KEY | OSSL_KEYMGMT_SELECT_ALL_PARAMETERS);
+}
+
+static int spki_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj, const OSSL_PARAM abstract[],
+                       int selection, OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg, int pem)
+{
+    schsm_provctx *prov = ctx;
+    schsm_key *k = (schsm_key *)obj;
+    EVP_PKEY *pub;
+    BIO *out;
+    int ok;
+
+    if (k == NULL || abstract != NULL) {
+        schsm_raise(prov, SCHSM_R_BAD_ARGS, "only schsm key objects can be encoded here");
+        return 0;
+    }
+    if ((pub = schsm_enc_public(k)) == NULL || (out = schsm_enc_bio(prov, cout)) == NULL)
+        return 0;
+    ok = pem ? PEM_write_bio_PUBKEY(out, pub) : i2d_PUBKEY_bio(out, pub);
+    BIO_free(out);
+    if (!ok)
+        schsm_raise(prov, SCHSM_R_INTERNAL, "cannot write the public key");
+    return ok;
+}
+
+static int spki_der_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj, const OSSL_PARAM abstract[],
+                           int selection, OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
+{
+    return spki_encode(ctx, cout, obj, abstract, selection, cb, cbarg, 0);
+}
+
+static int spki_pem_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj, const OSSL_PARAM abstract[],
+                           int selection, OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
+{
+    return spki_encode(ctx, cout, obj, abstract, selection, cb, cbarg, 1);
+}
+
+const OSSL_DISPATCH schsm_spki_der_encoder_functions[] = {
+    {OSSL_FUNC_ENCODER_NEWCTX, (void (*)(void))schsm_enc_newctx},
+    {OSSL_FUNC_ENCODER_FREECTX, (void (*)(void))schsm_enc_freectx},
+    {OSSL_FUNC_ENCODER_DOES_SELECTION, (void (*)(void))spki_does_selection},
+    {OSSL_FUNC_ENCODER_ENCODE, (void (*)(void))spki_der_encode},
+    {0, NULL},
+};
+
+const OSSL_DISPATCH schsm_spki_pem_encoder_functions[] = {
+    {OSSL_FUNC_ENCODER_NEWCTX, (void (*)(void))schsm_enc_newctx},
+    {OSSL_FUNC_ENCODER_FREECTX, (void (*)(void))schsm_enc_freectx},
+    {OSSL_FUNC_ENCODER_DOES_SELECTION, (void (*)(void))spki_does_selection},
+    {OSSL_FUNC_ENCODER_ENCODE, (void (*)(void))spki_pem_encode},
+    {0, NULL},
+};

@@ -1,0 +1,49 @@
+/* Text form (openssl pkey -text): where the key lives, then its public parameters. Card keys
+ * have no private numbers to print, so even a private-key selection prints the public part. */
+#include "encode_int.h"
+
+#include <openssl/evp.h>
+
+static int text_does_selection(void *provctx, int selection)
+{
+    return 1;
+}
+
+static int text_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj, const OSSL_PARAM abstract[],
+                       int selection, OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
+{
+    schsm_provctx *prov = ctx;
+    schsm_key *k = (schsm_key *)obj;
+    EVP_PKEY *pub;
+    BIO *out;
+    int ok;
+
+    if (k == NULL || abstract != NULL) {
+        schsm_raise(prov, SCHSM_R_BAD_ARGS, "only schsm key objects can be encoded here");
+        return 0;
+    }
+    if ((pub = schsm_enc_public(k)) == NULL || (out = schsm_enc_bio(prov, cout)) == NULL)
+        return 0;
+    if (schsm_key_is_card(k)) {
+        ok = BIO_printf(out, "SmartCard-HSM %s key (private part on the card)\n",
+                        k->type == HSM_KEY_EC ? "EC" : "RSA") > 0
+             && BIO_printf(out, "URI: %s\n", k->uri != NULL ? k->uri : "(unknown)") > 0
+             && EVP_PKEY_print_public(out, pub, 0, NULL) > 0;
+    } else if ((selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) && (k->parts & OSSL_KEYMGMT_SELECT_PRIVATE_KEY)) {
+        ok = EVP_PKEY_print_private(out, pub, 0, NULL) > 0;   /* a host software key */
+    } else {
+        ok = EVP_PKEY_print_public(out, pub, 0, NULL) > 0;
+    }
+    BIO_free(out);
+    if (!ok)
+        schsm_raise(prov, SCHSM_R_INTERNAL, "cannot print the key");
+    return ok;
+}
+
+const OSSL_DISPATCH schsm_text_encoder_functions[] = {
+    {OSSL_FUNC_ENCODER_NEWCTX, (void (*)(void))schsm_enc_newctx},
+    {OSSL_FUNC_ENCODER_FREECTX, (void (*)(void))schsm_enc_freectx},
+    {OSSL_FUNC_ENCODER_DOES_SELECTION, (void (*)(void))text_does_selection},
+    {OSSL_FUNC_ENCODER_ENCODE, (void (*)(void))text_encode},
+    {0, NULL},
+};

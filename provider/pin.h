@@ -1,0 +1,21 @@
+/* Getting a PIN to the token before a private-key operation, from the first source that is set:
+ * the URI (pin-value, then pin-source), the provider config pin-source, then OpenSSL's
+ * passphrase callback (asked only when the card really needs a PIN right now). */
+#ifndef SCHSM_PIN_H
+#define SCHSM_PIN_H
+
+#include <openssl/core_dispatch.h>
+
+#include "provider.h"
+
+#define SCHSM_PIN_MAX 64
+
+/* Hands the token a PIN for its next login. A PIN from the URI or the config is only handed
+ * over (no APDU); the callback is used only when hsm_token_needs_pin() says a login is due.
+ * Returns 1 on success or when no PIN is needed/available yet (the operation itself then
+ * reports "PIN not verified"), 0 with an error raised when a source is unusable.
+ * The caller's strings are not copied beyond the call; the PIN is cleansed before return. */
+int schsm_login_for(schsm_provctx *ctx, hsm_token *t, const char *uri_pin_source,
+                    const char *uri_pin_value, OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg);
+
+#endif

@@ -1,0 +1,123 @@
+/* Looking up card objects by URI, with errors that say where we looked. */
+#include "resolve.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hsm/bytes.h"
+#include "hsm/rv.h"
+#include "pin.h"
+
+int schsm_resolve_check_token(schsm_provctx *prov, hsm_token *t, const schsm_uri *u)
+{
+    hsm_token_info info;
+    int rv;
+    if (u->token == NULL && u->serial == NULL)
+        return 1;
+    if ((rv = hsm_token_info_get(t, &info)) != HSM_OK) {
+        schsm_raise_token(prov, t, rv);
+        return 0;
+    }
+    if ((u->token != NULL && strcmp(u->token, info.label) != 0)
+        || (u->serial != NULL && strcasecmp(u->serial, info.serial) != 0)) {
+        schsm_raise(prov, SCHSM_R_NOT_FOUND,
+                    "no token matching%s%s%s%s in reader '%s' (it holds token '%s', serial %s)",
+                    u->token ? " token=" : "", u->token ? u->token : "",
+                    u->serial ? " serial=" : "", u->serial ? u->serial : "",
+                    info.reader, info.label, info.serial);
+        return 0;
+    }
+    return 1;
+}
+
+static void describe(const schsm_uri *u, const char *label, char *buf, size_t len)
+{
+    static const char *const t[] = {"", "private", "public", "cert"};
+    char hex[3 * HSM_ID_MAX + 1] = "";
+    for (size_t i = 0; u->has_id && i < u->id_len; i++)
+        snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%%%02X", u->id[i]);
+    snprintf(buf, len, "%s%s%s%s%s%s%s", label ? "object=" : "", label ? label : "",
+             label && u->has_id ? ";" : "", u->has_id ? "id=" : "", hex,
+             u->type != SCHSM_URI_ANY ? ";type=" : "", u->type != SCHSM_URI_ANY ? t[u->type] : "");
+}
+
+void schsm_resolve_not_found(schsm_provctx *prov, hsm_token *t, const schsm_uri *u, const char *label,
+                             const char *what)
+{
+    hsm_token_info info;
+    char search[300];
+    describe(u, label, search, sizeof(search));
+    if (t != NULL && hsm_token_info_get(t, &info) == HSM_OK)
+        schsm_raise(prov, SCHSM_R_NOT_FOUND, "%s matching '%s' on token '%s' (serial %s) in reader '%s'",
+                    what, search, info.label, info.serial, info.reader);
+    else
+        schsm_raise(prov, SCHSM_R_NOT_FOUND, "%s matching '%s' in reader '%s'", what, search,
+                    u->reader != NULL ? u->reader : "(default)");
+}
+
+/* Parses uri_text and finds its key; fills *u (caller clears), *t and *k. 1 or 0 (raised). */
+static int find(schsm_provctx *prov, const char *uri_text, int key_type, schsm_uri *u, hsm_token **t, hsm_key *k)
+{
+    char err[256];
+    int rv;
+
+    if (!schsm_uri_parse(uri_text, u, err, sizeof(err))) {
+        schsm_raise(prov, SCHSM_R_BAD_URI, "bad schsm: URI: %s", err);
+        return 0;
+    }
+    if (u->object == NULL && !u->has_id) {
+        schsm_raise(prov, SCHSM_R_BAD_URI, "the URI names no key (give object= or id=)");
+        return 0;
+    }
+    if (u->type != SCHSM_URI_ANY && u->type != SCHSM_URI_PRIVATE) {
+        schsm_raise(prov, SCHSM_R_BAD_URI, "a key reference must name a private key (type=private)");
+        return 0;
+    }
+    if ((*t = schsm_token_get(prov, u->reader)) == NULL || !schsm_resolve_check_token(prov, *t, u))
+        return 0;
+    rv = hsm_token_find_key(*t, u->object, u->has_id ? u->id : NULL, u->id_len, k);
+    if (rv == HSM_E_NOT_FOUND) {
+        schsm_resolve_not_found(prov, *t, u, u->object, "no key");
+        return 0;
+    }
+    if (rv != HSM_OK) {
+        schsm_raise_token(prov, *t, rv);
+        return 0;
+    }
+    if (key_type != 0 && (int)k->type != key_type) {
+        schsm_raise(prov, SCHSM_R_NOT_FOUND, "the key '%s' on the card is no longer of the type the reference"
+                    " names (was it replaced?)", k->label);
+        return 0;
+    }
+    return 1;
+}
+
+int schsm_resolve_probe(schsm_provctx *prov, const char *uri_text, int key_type)
+{
+    schsm_uri u;
+    hsm_token *t = NULL;
+    hsm_key k;
+    int ok = find(prov, uri_text, key_type, &u, &t, &k);
+    schsm_uri_clear(&u);
+    return ok;
+}
+
+schsm_key *schsm_resolve_private_key(schsm_provctx *prov, const char *uri_text, int key_type,
+                                     OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
+{
+    schsm_uri u;
+    hsm_token *t = NULL;
+    hsm_key k;
+    schsm_key *key = NULL;
+
+    if (find(prov, uri_text, key_type, &u, &t, &k)
+        && schsm_login_for(prov, t, u.pin_source, u.pin_value, cb, cbarg)) {
+        key = schsm_key_new_card(prov, t, &k, uri_text);
+        if (key == NULL)
+            schsm_raise(prov, SCHSM_R_INTERNAL, "out of memory");
+    }
+    schsm_uri_clear(&u);
+    return key;
+}

@@ -1,0 +1,102 @@
+/* schsm-sim: the virtual SmartCard-HSM as a program.
+ *   schsm-sim --state PATH --dump            what the card holds
+ *   schsm-sim --state PATH --reset           power cycle (drops every login)
+ *   schsm-sim --state PATH --vpcd [--port N] attach the card to pcscd through vsmartcard's vpcd
+ * The state file is created factory-fresh (uninitialised) on first use. */
+#include "sim/card.h"
+#include "sim/store.h"
+#include "sim/vpcd.h"
+
+#include "hsm/rv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: schsm-sim --state PATH (--dump | --reset | --vpcd [--port N])\n"
+            "  --state PATH  state file of the virtual card (created factory-fresh if absent)\n"
+            "  --dump        print what the card holds (PIN counters, keys, files, DKEK status)\n"
+            "  --reset       power-cycle the card: every process loses its login\n"
+            "  --vpcd        serve the card to pcscd through vsmartcard's vpcd driver\n"
+            "  --port N      vpcd port (default 35963, the first vpcd slot)\n"
+            "  --help        this text\n"
+            "environment: SCHSM_SIM_LATENCY_US=N adds N microseconds per APDU; SCHSM_DEBUG=apdu traces APDUs\n");
+}
+
+static const char *why(int rc)
+{
+    if (rc == HSM_E_PARSE)
+        return "the file is damaged or is not a schsm-sim state file (it was left untouched)";
+    return hsm_rv_text(rc);
+}
+
+int main(int argc, char **argv)
+{
+    const char *state = NULL;
+    int dump = 0, reset = 0, vpcd = 0, port = 35963;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
+            state = argv[++i];
+        } else if (strcmp(argv[i], "--dump") == 0) {
+            dump = 1;
+        } else if (strcmp(argv[i], "--reset") == 0) {
+            reset = 1;
+        } else if (strcmp(argv[i], "--vpcd") == 0) {
+            vpcd = 1;
+        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            long p = strtol(argv[++i], &end, 10);
+            if (errno || *end || p < 1 || p > 65535) {
+                fprintf(stderr, "schsm-sim: --port needs a TCP port number, not '%s'\n", argv[i]);
+                return 2;
+            }
+            port = (int)p;
+        } else {
+            fprintf(stderr, "schsm-sim: unknown or incomplete option '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (state == NULL || dump + reset + vpcd != 1) {
+        fprintf(stderr, "schsm-sim: need --state PATH and exactly one of --dump, --reset, --vpcd\n");
+        usage(stderr);
+        return 2;
+    }
+    if (vpcd)
+        return sim_vpcd_run(state, port);
+    sim_store *s = NULL;
+    int rc = sim_store_open(state, &s);
+    if (rc != HSM_OK) {
+        fprintf(stderr, "schsm-sim: %s: %s\n", state, why(rc));
+        return 1;
+    }
+    if (reset) {
+        rc = sim_store_power_cycle(s);
+        if (rc != HSM_OK)
+            fprintf(stderr, "schsm-sim: %s: power cycle failed: %s\n", state, why(rc));
+        else
+            printf("card in %s power-cycled\n", state);
+    } else {
+        rc = sim_store_lock(s);
+        if (rc == HSM_OK || rc == HSM_E_RESET) {
+            hsm_bytes out = HSM_BYTES_INIT;
+            rc = sim_card_dump(sim_store_card(s), &out);
+            sim_store_unlock(s, 0);
+            if (rc == HSM_OK)
+                fwrite(out.data, 1, out.len, stdout);
+            hsm_bytes_free(&out);
+        }
+        if (rc != HSM_OK)
+            fprintf(stderr, "schsm-sim: %s: %s\n", state, why(rc));
+    }
+    sim_store_close(s);
+    return rc == HSM_OK ? 0 : 1;
+}

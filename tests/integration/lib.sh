@@ -1,0 +1,365 @@
+# Harness for the tests that run through the real PC/SC stack: a private pcscd with vsmartcard's
+# vpcd driver, and one `schsm-sim --vpcd` per virtual card. Source it, then:
+#
+#   pcsc_start N        start pcscd with N vpcd slots and one virtual card in each
+#                       (card I keeps its state in $T/cardI.state; SIM_STATE[I] may preset it)
+#   sim_stop I / sim_start I [STATE]   remove / insert card I (stopping the process is removal)
+#   wait_card I / wait_no_card I       wait until pcscd sees card I present / absent
+#   reader_name I       the PC/SC reader name of slot I (e.g. "Virtual PCD 00 00")
+#   check / check_fail / check_log_has / finish   as in tests/openssl-cli/lib.sh
+#
+# Isolation: pcsc-lite 1.9 daemons always bind /run/pcscd/pcscd.comm, unless systemd hands them
+# a listening socket. We do that with systemd-socket-activate, so our pcscd listens on
+# $T/pcscd.comm and every client of this test finds it through PCSCLITE_CSOCK_NAME, never the
+# system pcscd. When a private mount namespace is possible, pcscd also gets its own /run/pcscd
+# (its pid file would otherwise replace a system pcscd's). vpcd ports are picked per test, so
+# tests can run in parallel. Only the processes started here are stopped, by PID, in a trap.
+#
+# Environment knobs: PCSCD_DEBUG=1 runs pcscd with --debug --apdu (log in $PCSCD_LOG);
+# SCHSM_SIM_DEBUG=apdu traces what each virtual card receives into $T/simI.trace.
+
+set -u
+
+SCHSM_BUILD=${SCHSM_BUILD:-${1:-}}
+if [ -z "$SCHSM_BUILD" ]; then
+    echo "usage: $0 BUILD_DIR (or set SCHSM_BUILD)"
+    exit 2
+fi
+SCHSM_BUILD=$(cd "$SCHSM_BUILD" && pwd)
+SCHSM_SOURCE=${SCHSM_SOURCE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+SCHSM_TEST_TMP=${SCHSM_TEST_TMP:-$SCHSM_BUILD/tests/tmp}
+export SCHSM_BUILD SCHSM_SOURCE SCHSM_TEST_TMP
+
+TEST_NAME=$(basename "$0" .sh)
+mkdir -p "$SCHSM_TEST_TMP"
+T=$(mktemp -d "$SCHSM_TEST_TMP/$TEST_NAME.XXXXXX")
+TOOL="$SCHSM_BUILD/bin/schsm-tool"
+SIM="$SCHSM_BUILD/bin/schsm-sim"
+PIN=648219
+SO_PIN=3537363231383830
+PROV="-provider-path $SCHSM_BUILD/lib -provider schsm -provider default"
+PKCS11_MODULE=${PKCS11_MODULE:-/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so}
+VPCD_DRIVER=${VPCD_DRIVER:-/usr/lib/pcsc/drivers/serial/libifdvpcd.so}
+PCSCD=${PCSCD:-$(command -v pcscd || echo /usr/sbin/pcscd)}
+PCSCD_LOG="$T/pcscd.log"
+
+# Every PC/SC client started by the test talks to our pcscd only.
+export PCSCLITE_CSOCK_NAME="$T/pcscd.comm"
+# OpenSSL must not load a user's configuration with schsm already active.
+export OPENSSL_CONF=/dev/null
+# OpenSC keeps a file cache under $HOME; each test gets its own, so nothing leaks between tests.
+export HOME="$T/home" XDG_CACHE_HOME="$T/home/.cache"
+mkdir -p "$HOME"
+unset SCHSM_DEBUG SCHSM_DEBUG_FILE SCHSM_READER
+
+PASSED=0
+FAILED=0
+PCSCD_PID=
+VPCD_PORT_BASE=
+NCARDS=0
+declare -a SIM_PID=() SIM_STATE=()
+
+skip() {
+    echo "SKIP: $*"
+    rm -rf "$T"
+    exit 77
+}
+
+need() {
+    for f in "$@"; do
+        [ -e "$f" ] || skip "$f not built"
+    done
+}
+
+need_cmd() {
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 || skip "$c not installed"
+    done
+}
+
+need_pcsc() {
+    [ -x "$PCSCD" ] || skip "pcscd not installed (apt-get install pcscd)"
+    [ -e "$VPCD_DRIVER" ] || skip "vpcd driver not installed (apt-get install vsmartcard-vpcd)"
+    need_cmd systemd-socket-activate opensc-tool
+    need "$SIM"
+}
+
+# --- process control ------------------------------------------------------------------------
+
+# Stops one process we started, by PID: TERM, then KILL after 5 s.
+stop_pid() {
+    local pid=$1 i
+    [ -n "$pid" ] || return 0
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    kill -TERM "$pid" 2>/dev/null
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "warning: pid $pid ignored SIGTERM; killing it"
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+pcsc_cleanup() {
+    local i
+    for i in "${!SIM_PID[@]}"; do
+        stop_pid "${SIM_PID[$i]}"
+    done
+    SIM_PID=()
+    stop_pid "$PCSCD_PID"
+    PCSCD_PID=
+}
+trap pcsc_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- pcscd and the virtual cards ------------------------------------------------------------
+
+port_in_use() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    grep -q ":$hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# Picks a free even-aligned block of N ports for this test's vpcd slots.
+pick_ports() {
+    local n=$1 base i ok try
+    for try in $(seq 50); do
+        base=$((36000 + (RANDOM % 1400) * 20))
+        ok=1
+        for i in $(seq 0 $((n - 1))); do
+            if port_in_use $((base + i)); then ok=0; break; fi
+        done
+        if [ $ok = 1 ]; then
+            echo "$base"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Writes one reader.conf entry per two slots (the driver serves two slots per reader, on
+# CHANNELID and CHANNELID+1). The driver keeps its sockets in globals indexed by slot, so a
+# second reader on the same library would overwrite the first one's: readers after the first
+# load their own copy of the library, which the dynamic loader maps separately.
+write_reader_conf() {
+    local n=$1 base=$2 k lib readers name
+    mkdir -p "$T/reader.conf.d" "$T/drivers"
+    readers=$(((n + 1) / 2))
+    for k in $(seq 0 $((readers - 1))); do
+        lib=$VPCD_DRIVER
+        name=$(reader_base "$k")
+        if [ "$k" -gt 0 ]; then
+            lib="$T/drivers/libifdvpcd-$k.so"
+            cp "$VPCD_DRIVER" "$lib"
+        fi
+        cat >"$T/reader.conf.d/vpcd-$k" <<EOF
+FRIENDLYNAME "$name"
+DEVICENAME   /dev/null:$((base + 2 * k))
+LIBPATH      $lib
+CHANNELID    $((base + 2 * k))
+EOF
+    done
+}
+
+# Reader k's friendly name: "Virtual PCD" as Debian's own config, then "Virtual PCD B", "... C".
+# (pcscd numbers same-named readers of different drivers alike, so the names must differ.)
+reader_base() {
+    local letters=ABCDEFGH
+    if [ "$1" -eq 0 ]; then echo "Virtual PCD"; else echo "Virtual PCD ${letters:$1:1}"; fi
+}
+
+# reader_name I: the PC/SC name of slot I, e.g. "Virtual PCD 00 01", "Virtual PCD B 00 00".
+reader_name() {
+    printf '%s 00 %02X' "$(reader_base $(($1 / 2)))" $(($1 % 2))
+}
+
+# opensc-tool -l prints "Nr. Card Features Name"; Card is Yes/No.
+card_state() {
+    local name
+    name=$(reader_name "$1")
+    timeout 10 opensc-tool -l 2>/dev/null | awk -v n="$name" '
+        { line = $0; sub(/^[0-9]+ +/, "", line); card = line; sub(/ .*/, "", card);
+          if (index($0, n) > 0) { print card; exit } }'
+}
+
+wait_card() {
+    local i
+    for i in $(seq 100); do
+        [ "$(card_state "$1")" = "Yes" ] && return 0
+        sleep 0.2
+    done
+    echo "card $1 did not appear in reader '$(reader_name "$1")'"
+    timeout 10 opensc-tool -l
+    return 1
+}
+
+wait_no_card() {
+    local i
+    for i in $(seq 100); do
+        [ "$(card_state "$1")" = "No" ] && return 0
+        sleep 0.2
+    done
+    echo "card $1 still present in reader '$(reader_name "$1")'"
+    return 1
+}
+
+# sim_start I [STATE]: inserts virtual card I (state file STATE, default $T/cardI.state).
+sim_start() {
+    local i=$1 state=${2:-${SIM_STATE[$1]:-$T/card$1.state}}
+    SIM_STATE[$i]=$state
+    if [ -n "${SCHSM_SIM_DEBUG:-}" ]; then
+        SCHSM_DEBUG=$SCHSM_SIM_DEBUG SCHSM_DEBUG_FILE="$T/sim$i.trace" \
+            "$SIM" --state "$state" --vpcd --port $((VPCD_PORT_BASE + i)) >>"$T/sim$i.log" 2>&1 &
+    else
+        "$SIM" --state "$state" --vpcd --port $((VPCD_PORT_BASE + i)) >>"$T/sim$i.log" 2>&1 &
+    fi
+    SIM_PID[$i]=$!
+}
+
+# sim_stop I: removes virtual card I (its process exits; pcscd sees the card go).
+sim_stop() {
+    stop_pid "${SIM_PID[$1]:-}"
+    SIM_PID[$1]=
+}
+
+pcscd_start() {
+    local dbg=()
+    [ -n "${PCSCD_DEBUG:-}" ] && dbg=(--debug --apdu)
+    # unshare gives pcscd its own /run/pcscd for its pid file when namespaces are allowed;
+    # both it and sh exec, so $! stays pcscd's PID.
+    if unshare -m true 2>/dev/null; then
+        unshare -m sh -c 'mkdir -p /run/pcscd && mount -t tmpfs tmpfs /run/pcscd 2>/dev/null || true; exec "$@"' sh \
+            systemd-socket-activate -l "$PCSCLITE_CSOCK_NAME" \
+            "$PCSCD" --foreground "${dbg[@]}" --config "$T/reader.conf.d" >"$PCSCD_LOG" 2>&1 &
+    else
+        systemd-socket-activate -l "$PCSCLITE_CSOCK_NAME" \
+            "$PCSCD" --foreground "${dbg[@]}" --config "$T/reader.conf.d" >"$PCSCD_LOG" 2>&1 &
+    fi
+    PCSCD_PID=$!
+    local i
+    for i in $(seq 50); do
+        [ -S "$PCSCLITE_CSOCK_NAME" ] && break
+        sleep 0.1
+    done
+    [ -S "$PCSCLITE_CSOCK_NAME" ] || { echo "pcscd did not start"; cat "$PCSCD_LOG"; return 1; }
+    # The first client connection makes systemd-socket-activate exec pcscd.
+    timeout 10 opensc-tool -l >/dev/null 2>&1
+    return 0
+}
+
+# pcsc_start N: pcscd with N vpcd slots and a virtual card in each; waits until all are seen.
+pcsc_start() {
+    local n=${1:-1} i
+    need_pcsc
+    NCARDS=$n
+    VPCD_PORT_BASE=$(pick_ports "$n") || { echo "no free ports for vpcd"; exit 1; }
+    write_reader_conf "$n" "$VPCD_PORT_BASE"
+    pcscd_start || exit 1
+    for i in $(seq 0 $((n - 1))); do
+        sim_start "$i"
+    done
+    for i in $(seq 0 $((n - 1))); do
+        if ! wait_card "$i"; then
+            echo "FATAL: virtual card $i not seen by pcscd"
+            tail -n 20 "$T/sim$i.log" "$PCSCD_LOG"
+            exit 1
+        fi
+    done
+}
+
+# pcscd_restart: stops and starts pcscd (the cards stay; they reconnect by themselves).
+pcscd_restart() {
+    stop_pid "$PCSCD_PID"
+    PCSCD_PID=
+    rm -f "$PCSCLITE_CSOCK_NAME"
+    pcscd_start
+}
+
+# --- checks ---------------------------------------------------------------------------------
+
+_logname() {
+    echo "$T/$(printf '%s' "$1" | tr -c 'A-Za-z0-9_.-' '_').log"
+}
+
+# check NAME CMD...: runs CMD, expects exit 0. Output goes to $T/NAME.log (shown on failure).
+check() {
+    local name=$1 rc
+    shift
+    local log
+    log=$(_logname "$name")
+    if "$@" >"$log" 2>&1; then
+        PASSED=$((PASSED + 1))
+        echo "ok   $name"
+        return 0
+    else
+        rc=$?
+        FAILED=$((FAILED + 1))
+        echo "FAIL $name (exit $rc): $*"
+        sed 's/^/     | /' "$log" | tail -n 25
+        return 1
+    fi
+}
+
+# check_fail NAME CMD...: expects CMD to fail (non-zero exit).
+check_fail() {
+    local name=$1
+    shift
+    local log
+    log=$(_logname "$name")
+    if "$@" >"$log" 2>&1; then
+        FAILED=$((FAILED + 1))
+        echo "FAIL $name (expected failure, got success): $*"
+        sed 's/^/     | /' "$log" | tail -n 25
+        return 1
+    fi
+    PASSED=$((PASSED + 1))
+    echo "ok   $name (failed as expected)"
+}
+
+# check_log_has NAME PATTERN: the log of the earlier check NAME matches the grep -E pattern.
+check_log_has() {
+    local name=$1 pat=$2
+    local log
+    log=$(_logname "$name")
+    if grep -Eq -- "$pat" "$log"; then
+        PASSED=$((PASSED + 1))
+        echo "ok   $name output matches /$pat/"
+        return 0
+    fi
+    FAILED=$((FAILED + 1))
+    echo "FAIL $name output does not match /$pat/"
+    sed 's/^/     | /' "$log" | tail -n 25
+    return 1
+}
+
+# check_log_lacks NAME PATTERN: the log of the earlier check NAME does not match.
+check_log_lacks() {
+    local name=$1 pat=$2
+    local log
+    log=$(_logname "$name")
+    if ! grep -Eq -- "$pat" "$log"; then
+        PASSED=$((PASSED + 1))
+        echo "ok   $name output has no /$pat/"
+        return 0
+    fi
+    FAILED=$((FAILED + 1))
+    echo "FAIL $name output matches /$pat/"
+    grep -E -- "$pat" "$log" | sed 's/^/     | /' | head -n 10
+    return 1
+}
+
+finish() {
+    echo "$PASSED passed, $FAILED failed"
+    pcsc_cleanup
+    if [ "$FAILED" -ne 0 ]; then
+        echo "(work files kept in $T)"
+        exit 1
+    fi
+    rm -rf "$T"
+    exit 0
+}

@@ -1,0 +1,499 @@
+/* Token policy against the virtual card: APDU budgets, PIN safety, change detection. */
+#include <check.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hsm/card.h"
+#include "hsm/crypto.h"
+#include "hsm/ecsig.h"
+#include "hsm/rv.h"
+#include "hsm/token.h"
+#include "hsm/trace.h"
+#include "reader/reader.h"
+#include "sim/store.h"
+
+#define PIN "648219"
+static const uint8_t SO_PIN[8] = { '5', '7', '6', '2', '1', '8', '8', '0' };
+static char spec[600];
+static char trace_path[512];
+
+static const char *tmpdir(void)
+{
+    const char *d = getenv("SCHSM_TEST_TMP");
+    if (d == NULL || *d == '\0')
+        d = "/tmp";
+    mkdir(d, 0700);
+    return d;
+}
+
+static void trace_reset(void)
+{
+    unlink(trace_path);
+}
+
+static int count(const char *prefix)
+{
+    FILE *f = fopen(trace_path, "r");
+    if (f == NULL)
+        return 0;
+    char line[256];
+    int n = 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        n += strncmp(line, prefix, strlen(prefix)) == 0;
+    fclose(f);
+    return n;
+}
+
+static hsm_token *token(const char *pin)
+{
+    hsm_token *t = NULL;
+    ck_assert_int_eq(hsm_token_new(spec, schsm_reader_open, &t), HSM_OK);
+    if (pin != NULL)
+        ck_assert_int_eq(hsm_token_set_pin(t, pin, strlen(pin)), HSM_OK);
+    return t;
+}
+
+static void gen(hsm_token *t, const char *label, hsm_key *k)
+{
+    hsm_keygen_params p = { .type = HSM_KEY_EC, .ec_nid = NID_X9_62_prime256v1, .label = label, .key_domain = -1 };
+    ck_assert_msg(hsm_token_generate(t, &p, k) == HSM_OK, "generate: %s", hsm_token_error(t));
+}
+
+/* A fresh, initialised card with two EC keys "one" and "two". */
+static void setup(void)
+{
+    static int n;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/token-%d-%d.state", tmpdir(), (int)getpid(), n++);
+    unlink(path);
+    snprintf(spec, sizeof(spec), "sim:%s", path);
+    hsm_transport *tr = NULL;
+    char why[256];
+    ck_assert_int_eq(schsm_reader_open(spec, &tr, why, sizeof(why)), HSM_OK);
+    hsm_card *c = NULL;
+    ck_assert_int_eq(hsm_card_new(tr, &c), HSM_OK);
+    int rc = hsm_card_begin(c);
+    ck_assert(rc == HSM_OK || rc == HSM_E_RESET);
+    hsm_init_params ip = { .options = 1, .pin = (const uint8_t *)PIN, .pin_len = 6, .so_pin = SO_PIN,
+                           .pin_retries = 3, .dkek_shares = -1 };
+    ck_assert_int_eq(hsm_card_select(c, NULL), HSM_OK);
+    ck_assert_int_eq(hsm_card_initialize(c, &ip), HSM_OK);
+    hsm_card_end(c);
+    hsm_card_free(c);
+    hsm_token *t = token(PIN);
+    hsm_key k;
+    gen(t, "one", &k);
+    gen(t, "two", &k);
+    hsm_token_free(t);
+
+    snprintf(trace_path, sizeof(trace_path), "%s/trace-token-%d.log", tmpdir(), (int)getpid());
+    unlink(trace_path);
+    setenv("SCHSM_DEBUG", "apdu", 1);
+    setenv("SCHSM_DEBUG_FILE", trace_path, 1);
+    hsm_trace_set("apdu");
+}
+
+static void teardown(void)
+{
+    unsetenv("SCHSM_DEBUG");
+    hsm_trace_set("0");
+}
+
+static const uint8_t HASH[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                  17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
+
+/* Does sig (card DER) verify over HASH with pub? */
+static int verifies(EVP_PKEY *pub, const hsm_bytes *sig)
+{
+    hsm_bytes der = HSM_BYTES_INIT;
+    if (hsm_ecdsa_der_normalize(sig->data, sig->len, &der) != HSM_OK)
+        return 0;
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(hsm_libctx(), pub, NULL);
+    int ok = c != NULL && EVP_PKEY_verify_init(c) == 1 && EVP_PKEY_verify(c, der.data, der.len, HASH, 32) == 1;
+    EVP_PKEY_CTX_free(c);
+    hsm_bytes_free(&der);
+    return ok;
+}
+
+/* Card-level PIN status seen by an outside observer (costs a SELECT: logs everyone out). */
+static uint16_t pin_status(void)
+{
+    hsm_token *o = token(NULL);
+    hsm_card *c = hsm_token_lock(o);
+    ck_assert_ptr_nonnull(c);
+    uint16_t sw = 0;
+    ck_assert_int_eq(hsm_card_pin_status(c, HSM_PIN_USER, &sw), HSM_OK);
+    hsm_token_unlock(o, 0);
+    hsm_token_free(o);
+    return sw;
+}
+
+START_TEST(cold_sign_budget)
+{
+    hsm_token *t = token(PIN);
+    hsm_key k;
+    hsm_bytes sig = HSM_BYTES_INIT;
+    trace_reset();
+    ck_assert_int_eq(hsm_token_find_key(t, "two", NULL, 0, &k), HSM_OK);
+    ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    int cold = count("apdu>");
+    ck_assert_msg(cold <= 7, "cold sign took %d APDUs", cold);
+    ck_assert_int_eq(count("apdu> 00 B1 CE"), 0);    /* no certificate reads */
+    ck_assert_int_eq(count("apdu> 00 B1 2F"), 0);    /* no identity reads */
+    trace_reset();
+    ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    ck_assert_int_eq(count("apdu>"), 1);
+    ck_assert_int_eq(count("apdu> 80 68"), 1);
+    trace_reset();
+    ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    ck_assert_int_eq(count("apdu>"), 1);
+    /* the signature is by the key we looked up */
+    EVP_PKEY *pub = NULL;
+    ck_assert_int_eq(hsm_token_public_key(t, &k, &pub), HSM_OK);
+    ck_assert(verifies(pub, &sig));
+    EVP_PKEY_free(pub);
+    hsm_bytes_free(&sig);
+    hsm_token_free(t);
+}
+END_TEST
+
+START_TEST(listing_and_lookup)
+{
+    hsm_token *t = token(NULL);
+    hsm_key *keys = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(hsm_token_list_keys(t, &keys, &n), HSM_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(keys[0].label, "one");
+    ck_assert_uint_eq(keys[0].key_ref, 1);
+    ck_assert_uint_eq(keys[0].id_len, 20);
+    ck_assert_uint_eq(keys[0].bits, 256);
+    ck_assert_int_eq(keys[0].type, HSM_KEY_EC);
+    ck_assert_str_eq(keys[1].label, "two");
+    hsm_key k;
+    ck_assert_int_eq(hsm_token_find_key(t, NULL, keys[1].id, keys[1].id_len, &k), HSM_OK);
+    ck_assert_str_eq(k.label, "two");
+    ck_assert_int_eq(hsm_token_find_key(t, "three", NULL, 0, &k), HSM_E_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "\"one\""));
+    ck_assert_int_eq(hsm_token_find_key(t, NULL, NULL, 0, &k), HSM_E_AMBIGUOUS);
+    ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "\"two\""));
+    /* duplicate label refused before anything is generated */
+    ck_assert_int_eq(hsm_token_set_pin(t, PIN, 6), HSM_OK);
+    hsm_keygen_params p = { .type = HSM_KEY_EC, .ec_nid = NID_X9_62_prime256v1, .label = "one", .key_domain = -1 };
+    trace_reset();
+    ck_assert_int_ne(hsm_token_generate(t, &p, &k), HSM_OK);
+    ck_assert_int_eq(count("apdu> 00 46"), 0);
+    ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "already exists"));
+    hsm_token_info info;
+    ck_assert_int_eq(hsm_token_info_get(t, &info), HSM_OK);
+    ck_assert_int_eq(info.initialized, 1);
+    ck_assert_uint_gt(strlen(info.serial), 4);
+    ck_assert_int_eq(info.pin_tries, 3);
+    free(keys);
+    hsm_token_free(t);
+}
+END_TEST
+
+START_TEST(wrong_pin_costs_one_try)
+{
+    hsm_token *t = token("111111");
+    hsm_key k;
+    hsm_bytes sig = HSM_BYTES_INIT;
+    ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
+    trace_reset();
+    ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_E_SW);
+    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 1);
+    ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "2 tries left"));
+    /* never sent again, whichever way it comes back */
+    ck_assert_int_ne(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    ck_assert_int_eq(hsm_token_set_pin(t, "111111", 6), HSM_E_PIN_REFUSED);
+    ck_assert_int_eq(hsm_token_login(t, "111111", 6, HSM_LOGIN_ALLOW_LAST_TRY), HSM_E_PIN_REFUSED);
+    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 1);
+    ck_assert_uint_eq(pin_status(), 0x63C2);
+    /* the right PIN still works */
+    ck_assert_int_eq(hsm_token_set_pin(t, PIN, 6), HSM_OK);
+    ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    ck_assert_uint_eq(pin_status(), 0x63C3);
+    hsm_bytes_free(&sig);
+    hsm_token_free(t);
+}
+END_TEST
+
+START_TEST(last_try_refused)
+{
+    hsm_token *t = token(NULL);
+    ck_assert_int_eq(hsm_token_login(t, "222222", 6, 0), HSM_E_SW);
+    ck_assert_int_eq(hsm_token_login(t, "333333", 6, 0), HSM_E_SW);
+    ck_assert_uint_eq(pin_status(), 0x63C1);
+    trace_reset();
+    ck_assert_int_eq(hsm_token_login(t, PIN, 6, 0), HSM_E_PIN_REFUSED);
+    ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "one try"));
+    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 0);
+    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=0"), 1);
+    /* a sign with the PIN held is refused the same way */
+    hsm_key k;
+    hsm_bytes sig = HSM_BYTES_INIT;
+    ck_assert_int_eq(hsm_token_set_pin(t, PIN, 6), HSM_OK);
+    ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
+    ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_E_PIN_REFUSED);
+    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 0);
+    /* explicit permission */
+    ck_assert_int_eq(hsm_token_login(t, PIN, 6, HSM_LOGIN_ALLOW_LAST_TRY), HSM_OK);
+    ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    hsm_bytes_free(&sig);
+    hsm_token_free(t);
+}
+END_TEST
+
+START_TEST(blocked_pin_message)
+{
+    hsm_token *t = token(NULL);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(hsm_token_login(t, i ? "444444" : "555555", 6, 0), HSM_E_SW);
+    ck_assert_int_eq(hsm_token_login(t, "666666", 6, HSM_LOGIN_ALLOW_LAST_TRY), HSM_E_SW);
+    ck_assert_int_eq(hsm_token_login(t, PIN, 6, HSM_LOGIN_ALLOW_LAST_TRY), HSM_E_PIN_REFUSED);
+    ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "unblock-pin"));
+    hsm_token_free(t);
+}
+END_TEST
+
+START_TEST(foreign_select_relogin)
+{
+    hsm_token *a = token(PIN), *b = token(PIN);
+    hsm_key k;
+    hsm_bytes sig = HSM_BYTES_INIT;
+    ck_assert_int_eq(hsm_token_find_key(a, "one", NULL, 0, &k), HSM_OK);
+    ck_assert_int_eq(hsm_token_sign(a, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    /* another session selects the applet: the card forgets a's login */
+    hsm_token_logout(b);
+    trace_reset();
+    ck_assert_msg(hsm_token_sign(a, &k, HSM_ALG_ECDSA, HASH, 32, &sig) == HSM_OK, "%s", hsm_token_error(a));
+    ck_assert_int_eq(count("apdu> 80 68"), 2);               /* 6982, then the retry */
+    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 1);    /* logged in again */
+    EVP_PKEY *pub = NULL;
+    ck_assert_int_eq(hsm_token_public_key(a, &k, &pub), HSM_OK);
+    ck_assert(verifies(pub, &sig));
+    EVP_PKEY_free(pub);
+    hsm_bytes_free(&sig);
+    hsm_token_free(a);
+    hsm_token_free(b);
+}
+END_TEST
+
+START_TEST(replaced_key_never_used)
+{
+    hsm_token *a = token(PIN), *b = token(PIN);
+    hsm_key k, kb, knew;
+    hsm_bytes sig = HSM_BYTES_INIT;
+    ck_assert_int_eq(hsm_token_find_key(a, "one", NULL, 0, &k), HSM_OK);
+    EVP_PKEY *old = NULL;
+    ck_assert_int_eq(hsm_token_public_key(a, &k, &old), HSM_OK);
+    ck_assert_int_eq(hsm_token_sign(a, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    ck_assert(verifies(old, &sig));
+    /* b deletes "one" and makes a new "one" at the same key reference */
+    ck_assert_int_eq(hsm_token_find_key(b, "one", NULL, 0, &kb), HSM_OK);
+    ck_assert_int_eq(hsm_token_delete_key(b, &kb), HSM_OK);
+    gen(b, "one", &knew);
+    ck_assert_uint_eq(knew.key_ref, k.key_ref);
+    EVP_PKEY *fresh = NULL;
+    ck_assert_int_eq(hsm_token_public_key(b, &knew, &fresh), HSM_OK);
+    hsm_bytes_clear(&sig);
+    int rc = hsm_token_sign(a, &k, HSM_ALG_ECDSA, HASH, 32, &sig);
+    if (rc == HSM_OK)
+        ck_assert_msg(!verifies(fresh, &sig), "signed with the replacing key");
+    else
+        ck_assert_int_eq(rc, HSM_E_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(hsm_token_error(a), "changed"));
+    /* looked up again, the new key signs */
+    ck_assert_int_eq(hsm_token_find_key(a, "one", NULL, 0, &k), HSM_OK);
+    ck_assert_int_eq(hsm_token_sign(a, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    ck_assert(verifies(fresh, &sig));
+    EVP_PKEY_free(old);
+    EVP_PKEY_free(fresh);
+    hsm_bytes_free(&sig);
+    hsm_token_free(a);
+    hsm_token_free(b);
+}
+END_TEST
+
+START_TEST(deleted_key_not_found)
+{
+    hsm_token *a = token(PIN), *b = token(PIN);
+    hsm_key k, kb;
+    hsm_bytes sig = HSM_BYTES_INIT;
+    ck_assert_int_eq(hsm_token_find_key(a, "two", NULL, 0, &k), HSM_OK);
+    ck_assert_int_eq(hsm_token_sign(a, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    ck_assert_int_eq(hsm_token_find_key(b, "two", NULL, 0, &kb), HSM_OK);
+    ck_assert_int_eq(hsm_token_delete_key(b, &kb), HSM_OK);
+    ck_assert_int_eq(hsm_token_sign(a, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_E_NOT_FOUND);
+    ck_assert_int_eq(hsm_token_find_key(a, "two", NULL, 0, &k), HSM_E_NOT_FOUND);
+    hsm_bytes_free(&sig);
+    hsm_token_free(a);
+    hsm_token_free(b);
+}
+END_TEST
+
+static X509 *self_signed(EVP_PKEY *pub)
+{
+    EVP_PKEY *ca = EVP_PKEY_Q_keygen(hsm_libctx(), NULL, "EC", "P-256");
+    X509 *x = X509_new_ex(hsm_libctx(), NULL);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_NAME *n = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"one", -1, -1, 0);
+    X509_set_issuer_name(x, n);
+    X509_set_pubkey(x, pub);
+    ck_assert_int_gt(X509_sign(x, ca, EVP_sha256()), 0);
+    EVP_PKEY_free(ca);
+    return x;
+}
+
+START_TEST(store_cert_keeps_request)
+{
+    hsm_token *t = token(PIN);
+    hsm_key k;
+    ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
+    hsm_bytes req = HSM_BYTES_INIT, got = HSM_BYTES_INIT;
+    ck_assert_int_eq(hsm_token_read_file(t, 0xCE01, &req), HSM_OK);
+    ck_assert_uint_eq(req.data[0], 0x67);
+    EVP_PKEY *pub = NULL;
+    ck_assert_int_eq(hsm_token_public_key(t, &k, &pub), HSM_OK);
+    X509 *x = self_signed(pub);
+    unsigned char *der = NULL;
+    int dl = i2d_X509(x, &der);
+    ck_assert_int_gt(dl, 0);
+    ck_assert_msg(hsm_token_store_cert(t, &k, der, (size_t)dl) == HSM_OK, "%s", hsm_token_error(t));
+    ck_assert_int_eq(hsm_token_read_file(t, 0xCE01, &got), HSM_OK);
+    ck_assert_uint_eq(got.len, (size_t)dl);
+    ck_assert_mem_eq(got.data, der, (size_t)dl);
+    ck_assert_int_eq(hsm_token_read_file(t, 0xCB01, &got), HSM_OK);   /* attestation kept */
+    ck_assert_uint_eq(got.len, req.len);
+    ck_assert_mem_eq(got.data, req.data, req.len);
+    hsm_cert_ref *certs = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(hsm_token_list_certs(t, &certs, &n), HSM_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(certs[0].fid, 0xCE01);
+    ck_assert_str_eq(certs[0].label, "one");
+    EVP_PKEY *from_cert = NULL;
+    ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
+    ck_assert_int_eq(hsm_token_public_key(t, &k, &from_cert), HSM_OK);
+    ck_assert_int_eq(EVP_PKEY_eq(pub, from_cert), 1);
+    /* deleting the key removes the kept request too */
+    ck_assert_int_eq(hsm_token_delete_key(t, &k), HSM_OK);
+    ck_assert_int_eq(hsm_token_read_file(t, 0xCB01, &got), HSM_E_NOT_FOUND);
+    ck_assert_int_eq(hsm_token_read_file(t, 0xC401, &got), HSM_E_NOT_FOUND);
+    free(certs);
+    OPENSSL_free(der);
+    X509_free(x);
+    EVP_PKEY_free(pub);
+    EVP_PKEY_free(from_cert);
+    hsm_bytes_free(&req);
+    hsm_bytes_free(&got);
+    hsm_token_free(t);
+}
+END_TEST
+
+START_TEST(fork_child_signs)
+{
+    hsm_token *t = token(PIN);
+    hsm_key k;
+    hsm_bytes sig = HSM_BYTES_INIT;
+    ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
+    ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        hsm_bytes s2 = HSM_BYTES_INIT;
+        int rc = hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &s2);
+        _exit(rc == HSM_OK ? 0 : 1);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    /* the parent carries on (re-logging in if the child's SELECT logged it out) */
+    ck_assert_msg(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig) == HSM_OK, "%s", hsm_token_error(t));
+    hsm_bytes_free(&sig);
+    hsm_token_free(t);
+}
+END_TEST
+
+/* Removal and re-insertion (power cycle): state dropped, login redone with the PIN that worked. */
+START_TEST(power_cycle_relogin)
+{
+    hsm_token *t = token(PIN);
+    hsm_key k;
+    hsm_bytes sig = HSM_BYTES_INIT;
+    ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
+    ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    sim_store *st = NULL;
+    ck_assert_int_eq(sim_store_open(spec + 4, &st), HSM_OK);
+    ck_assert_int_eq(sim_store_power_cycle(st), HSM_OK);
+    sim_store_close(st);
+    trace_reset();
+    ck_assert_msg(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig) == HSM_OK, "%s", hsm_token_error(t));
+    ck_assert_int_eq(count("apdu> 00 A4 04 04"), 1);          /* re-selected */
+    ck_assert_int_eq(count("apdu> 80 58"), 1);                /* directory re-read */
+    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 1);     /* logged in again */
+    ck_assert_int_eq(count("apdu> 80 68"), 1);
+    hsm_bytes_free(&sig);
+    hsm_token_free(t);
+}
+END_TEST
+
+/* A different card behind the same reader after a power cycle: the old key is not used. */
+START_TEST(card_swapped)
+{
+    hsm_token *t = token(PIN);
+    hsm_key k;
+    hsm_bytes sig = HSM_BYTES_INIT;
+    ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
+    ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    char old_path[600];
+    snprintf(old_path, sizeof(old_path), "%s", spec + 4);
+    setup();   /* another card, same key labels, different keys */
+    ck_assert_int_eq(rename(spec + 4, old_path), 0);
+    sim_store *st = NULL;
+    ck_assert_int_eq(sim_store_open(old_path, &st), HSM_OK);
+    ck_assert_int_eq(sim_store_power_cycle(st), HSM_OK);
+    sim_store_close(st);
+    ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_E_NOT_FOUND);
+    hsm_bytes_free(&sig);
+    hsm_token_free(t);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("token");
+    TCase *tc = tcase_create("sim");
+    tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, cold_sign_budget);
+    tcase_add_test(tc, listing_and_lookup);
+    tcase_add_test(tc, wrong_pin_costs_one_try);
+    tcase_add_test(tc, last_try_refused);
+    tcase_add_test(tc, blocked_pin_message);
+    tcase_add_test(tc, foreign_select_relogin);
+    tcase_add_test(tc, replaced_key_never_used);
+    tcase_add_test(tc, deleted_key_not_found);
+    tcase_add_test(tc, store_cert_keeps_request);
+    tcase_add_test(tc, fork_child_signs);
+    tcase_add_test(tc, power_cycle_relogin);
+    tcase_add_test(tc, card_swapped);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

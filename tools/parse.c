@@ -1,0 +1,282 @@
+/* Validation of user input. Kept free of card access so unit tests can pin it down. Messages
+ * never echo secret values, only their shape. */
+#include "tools/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hsm/curves.h"
+#include "hsm/pkcs15.h"
+#include "hsm/rv.h"
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+int tool_parse_so_pin(const char *hex, uint8_t out[8], char *why, size_t why_len)
+{
+    size_t n = strlen(hex);
+    int ok = n == 16;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = hexval((unsigned char)hex[i]) >= 0;
+    if (!ok) {
+        snprintf(why, why_len, "the SO-PIN must be exactly 16 hex digits (8 bytes), e.g. 3537363231383830; "
+                 "%zu characters were given", n);
+        return HSM_E_ARGS;
+    }
+    for (size_t i = 0; i < 8; i++)
+        out[i] = (uint8_t)(hexval((unsigned char)hex[2 * i]) << 4 | hexval((unsigned char)hex[2 * i + 1]));
+    return HSM_OK;
+}
+
+int tool_check_pin(size_t len, const char *what, char *why, size_t why_len)
+{
+    if (len < 6 || len > 16) {
+        snprintf(why, why_len, "the %s must have 6 to 16 characters (%zu given)", what, len);
+        return HSM_E_ARGS;
+    }
+    return HSM_OK;
+}
+
+/* sc-hsm-tool's rule: short PINs get few tries, so that guessing stays hopeless. */
+int tool_check_retries(long retries, size_t pin_len, char *why, size_t why_len)
+{
+    long max = pin_len <= 6 ? 3 : pin_len == 7 ? 5 : 10;
+    if (retries < 1 || retries > max) {
+        snprintf(why, why_len, "--pin-retries must be 1..%ld for a %zu-character PIN "
+                 "(at most 3 for 6 characters, 5 for 7, 10 otherwise)", max, pin_len);
+        return HSM_E_ARGS;
+    }
+    return HSM_OK;
+}
+
+int tool_parse_uint(const char *s, long min, long max, long *out)
+{
+    if (s == NULL || *s == '\0' || !isdigit((unsigned char)*s))
+        return HSM_E_ARGS;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return HSM_E_ARGS;
+    *out = v;
+    return HSM_OK;
+}
+
+static void curve_names(char *buf, size_t cap)
+{
+    size_t n = 0, off = 0;
+    const hsm_curve *all = hsm_curve_all(&n);
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && off < cap; i++) {
+        int w = snprintf(buf + off, cap - off, "%s%s", i ? ", " : "", all[i].name);
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+}
+
+int tool_parse_keytype(const char *spec, tool_keytype *out, char *why, size_t why_len)
+{
+    memset(out, 0, sizeof(*out));
+    if (strncasecmp(spec, "ec:", 3) == 0) {
+        const hsm_curve *c = hsm_curve_by_name(spec + 3);
+        if (c == NULL) {
+            char names[256];
+            curve_names(names, sizeof(names));
+            snprintf(why, why_len, "unknown or unsupported curve '%.40s': use one of %s (P-256 is an alias "
+                     "of prime256v1)", spec + 3, names);
+            return HSM_E_ARGS;
+        }
+        out->type = HSM_KEY_EC;
+        out->ec_nid = c->nid;
+        return HSM_OK;
+    }
+    if (strncasecmp(spec, "rsa:", 4) == 0) {
+        long bits;
+        if (tool_parse_uint(spec + 4, 1024, 4096, &bits) != HSM_OK
+            || (bits != 1024 && bits != 1536 && bits != 2048 && bits != 3072 && bits != 4096)) {
+            snprintf(why, why_len, "unsupported RSA size '%.20s': use rsa:1024, rsa:1536, rsa:2048, rsa:3072 "
+                     "or rsa:4096", spec + 4);
+            return HSM_E_ARGS;
+        }
+        out->type = HSM_KEY_RSA;
+        out->rsa_bits = (unsigned)bits;
+        return HSM_OK;
+    }
+    if (strncasecmp(spec, "aes:", 4) == 0) {
+        long bits;
+        if (tool_parse_uint(spec + 4, 128, 256, &bits) != HSM_OK || (bits != 128 && bits != 192 && bits != 256)) {
+            snprintf(why, why_len, "unsupported AES size '%.20s': use aes:128, aes:192 or aes:256", spec + 4);
+            return HSM_E_ARGS;
+        }
+        out->type = HSM_KEY_AES;
+        out->rsa_bits = (unsigned)bits;
+        return HSM_OK;
+    }
+    snprintf(why, why_len, "unknown key type '%.40s': use ec:CURVE (e.g. ec:prime256v1), rsa:BITS "
+             "(e.g. rsa:2048) or aes:BITS (e.g. aes:256)", spec);
+    return HSM_E_ARGS;
+}
+
+/* Algorithm names; types says which key types may carry them (bit per enum hsm_key_type). */
+#define T_EC (1u << HSM_KEY_EC)
+#define T_RSA (1u << HSM_KEY_RSA)
+#define T_AES (1u << HSM_KEY_AES)
+static const struct {
+    const char *name;
+    uint8_t id;
+    unsigned types;     /* AES ids 10/11/18 have no HSM_ALG_ name in card.h */
+} algs[] = {
+    { "rsa-raw", HSM_ALG_RSA_RAW, T_RSA },
+    { "rsa-decrypt", HSM_ALG_RSA_DECRYPT_RAW, T_RSA },
+    { "rsa-pkcs1", HSM_ALG_RSA_PKCS1_DI, T_RSA },
+    { "rsa-pkcs1-sha1", HSM_ALG_RSA_PKCS1_SHA1, T_RSA },
+    { "rsa-pkcs1-sha256", HSM_ALG_RSA_PKCS1_SHA256, T_RSA },
+    { "rsa-pkcs1-sha384", HSM_ALG_RSA_PKCS1_SHA384, T_RSA },
+    { "rsa-pkcs1-sha512", HSM_ALG_RSA_PKCS1_SHA512, T_RSA },
+    { "rsa-pss", HSM_ALG_RSA_PSS, T_RSA },
+    { "rsa-pss-sha1", HSM_ALG_RSA_PSS_SHA1, T_RSA },
+    { "rsa-pss-sha256", HSM_ALG_RSA_PSS_SHA256, T_RSA },
+    { "rsa-pss-sha384", HSM_ALG_RSA_PSS_SHA384, T_RSA },
+    { "rsa-pss-sha512", HSM_ALG_RSA_PSS_SHA512, T_RSA },
+    { "ecdsa", HSM_ALG_ECDSA, T_EC },
+    { "ecdsa-sha1", HSM_ALG_ECDSA_SHA1, T_EC },
+    { "ecdsa-sha224", HSM_ALG_ECDSA_SHA224, T_EC },
+    { "ecdsa-sha256", HSM_ALG_ECDSA_SHA256, T_EC },
+    { "ecdsa-sha384", HSM_ALG_ECDSA_SHA384, T_EC },
+    { "ecdsa-sha512", HSM_ALG_ECDSA_SHA512, T_EC },
+    { "ecdh", HSM_ALG_ECDH, T_EC },
+    { "ecdh-autpuk", HSM_ALG_ECDH_AUTPUK, T_EC },
+    { "ecdh-xkek", HSM_ALG_ECDH_XKEK, T_EC },
+    { "derive-ec", HSM_ALG_DERIVE_EC, T_EC },
+    { "aes-cbc-encrypt", 0x10, T_AES },
+    { "aes-cbc-decrypt", 0x11, T_AES },
+    { "aes-cmac", 0x18, T_AES },
+    { "derive-sym", HSM_ALG_DERIVE_SYM, T_AES },
+    { "wrap", HSM_ALG_WRAP, T_EC | T_RSA | T_AES },
+    { "unwrap", HSM_ALG_UNWRAP, T_EC | T_RSA | T_AES },
+};
+
+const char *tool_alg_name(uint8_t alg)
+{
+    for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
+        if (algs[i].id == alg)
+            return algs[i].name;
+    return NULL;
+}
+
+static int add_alg(uint8_t out[16], size_t *n, uint8_t id, char *why, size_t why_len)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (out[i] == id)
+            return HSM_OK;  /* duplicates are harmless: keep the list short */
+    if (*n >= 16) {
+        snprintf(why, why_len, "--algorithms: at most 16 algorithms fit in a key's algorithm list");
+        return HSM_E_ARGS;
+    }
+    out[(*n)++] = id;
+    return HSM_OK;
+}
+
+/* One list item: a name, or hex bytes ("70", "0x70", "707380"). */
+static int parse_alg_item(const char *item, size_t len, int key_type, uint8_t out[16], size_t *n,
+                          char *why, size_t why_len)
+{
+    for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+        if (strlen(algs[i].name) == len && strncasecmp(algs[i].name, item, len) == 0) {
+            if (key_type != HSM_KEY_NONE && !(algs[i].types & (1u << key_type))) {
+                snprintf(why, why_len, "--algorithms: %s does not fit a%s %s key", algs[i].name,
+                         key_type == HSM_KEY_EC ? "n" : "", tool_key_type_name(key_type));
+                return HSM_E_ARGS;
+            }
+            return add_alg(out, n, algs[i].id, why, why_len);
+        }
+    }
+    const char *h = item;
+    size_t hl = len;
+    if (hl > 2 && h[0] == '0' && (h[1] == 'x' || h[1] == 'X')) {
+        h += 2;
+        hl -= 2;
+    }
+    int ok = hl > 0 && hl % 2 == 0;
+    for (size_t i = 0; ok && i < hl; i++)
+        ok = hexval((unsigned char)h[i]) >= 0;
+    if (!ok) {
+        snprintf(why, why_len, "--algorithms: unknown algorithm '%.*s': use names such as ecdsa, ecdsa-sha256, "
+                 "ecdh, rsa-raw, rsa-pkcs1, rsa-pss, rsa-decrypt, wrap, or hex ids such as 70",
+                 (int)(len > 40 ? 40 : len), item);
+        return HSM_E_ARGS;
+    }
+    for (size_t i = 0; i < hl; i += 2) {
+        uint8_t id = (uint8_t)(hexval((unsigned char)h[i]) << 4 | hexval((unsigned char)h[i + 1]));
+        if (add_alg(out, n, id, why, why_len) != HSM_OK)
+            return HSM_E_ARGS;
+    }
+    return HSM_OK;
+}
+
+int tool_parse_algorithms(const char *list, int key_type, uint8_t out[16], size_t *n,
+                          char *why, size_t why_len)
+{
+    *n = 0;
+    const char *p = list;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        while (len > 0 && isspace((unsigned char)*p)) {
+            p++;
+            len--;
+        }
+        while (len > 0 && isspace((unsigned char)p[len - 1]))
+            len--;
+        if (len == 0) {
+            snprintf(why, why_len, "--algorithms: empty entry in the list");
+            return HSM_E_ARGS;
+        }
+        if (parse_alg_item(p, len, key_type, out, n, why, why_len) != HSM_OK)
+            return HSM_E_ARGS;
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    return HSM_OK;
+}
+
+int tool_parse_id(const char *hex, uint8_t *out, size_t cap, size_t *len, char *why, size_t why_len)
+{
+    hsm_bytes b = HSM_BYTES_INIT;
+    if (hex[0] == '\0' || hsm_hex_decode(hex, &b) != HSM_OK || b.len == 0) {
+        hsm_bytes_free(&b);
+        snprintf(why, why_len, "--id '%.40s' is not hex (e.g. 01 or a1b2c3, ':' separators allowed)", hex);
+        return HSM_E_ARGS;
+    }
+    if (b.len > cap) {
+        hsm_bytes_free(&b);
+        snprintf(why, why_len, "--id is too long: at most %zu bytes", cap);
+        return HSM_E_ARGS;
+    }
+    memcpy(out, b.data, b.len);
+    *len = b.len;
+    hsm_bytes_free(&b);
+    return HSM_OK;
+}
+
+const char *tool_key_type_name(int type)
+{
+    switch (type) {
+    case HSM_KEY_EC: return "ec";
+    case HSM_KEY_RSA: return "rsa";
+    case HSM_KEY_AES: return "aes";
+    default: return "unknown";
+    }
+}
