@@ -6,6 +6,10 @@
 # Usage: bench/pcscd_apdu_count.sh [BUILD_DIR]     (default: ./build)
 # Runs a private pcscd with vpcd and one virtual card (tests/integration/lib.sh), as root or as
 # a user allowed to run pcscd. Prints the command measured and the counts.
+#
+# Measured (virtual card behind pcscd 1.9.9 + vpcd, ECDSA P-256, PIN from a file): 6 APDUs,
+# the same as SCHSM_DEBUG=apdu counts: SELECT applet, ENUMERATE OBJECTS, READ C4xx (key
+# description), VERIFY status probe, VERIFY PIN, SIGN.
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-${SCHSM_BUILD:-$here/../build}}
 export PCSCD_DEBUG=1

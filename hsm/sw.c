@@ -134,8 +134,9 @@ static const struct sw_row rows[] = {
                  "program reset the card?) or the firmware is too old; retry" },
     { 0x6E00, 0, "class not supported: the SmartCard-HSM applet is not selected (the card was "
                  "reset or is not a SmartCard-HSM); retry" },
-    { 0x6F00, INS_UNWRAP, "internal card error during unwrap (firmware 3.1 rejects wrapped keys "
-                          "with an algorithm list; update the firmware or wrap without one)" },
+    /* Firmware 3.1 answers 6F00 to UNWRAP whenever the blob carries an algorithm list. */
+    { 0x6F00, INS_UNWRAP, "the card's firmware (3.1) cannot import keys with an algorithm list; "
+                          "wrap the key again without an algorithm list or update the firmware" },
     { 0x6F00, 0, "internal card error: retry; if it persists the card may be faulty" },
 };
 
@@ -160,7 +161,7 @@ const char *hsm_sw_message(uint16_t sw, uint8_t ins)
             snprintf(dyn, sizeof(dyn), "wrong %s, 1 try left: one more wrong attempt blocks it; "
                      "check the %s before trying again", what, what);
         else
-            snprintf(dyn, sizeof(dyn), "wrong %s (or not verified yet), %d tries left; check "
+            snprintf(dyn, sizeof(dyn), "wrong %s, %d tries left; check "
                      "the %s before trying again", what, n, what);
         return dyn;
     }

@@ -31,7 +31,9 @@ int hsm_token_new(const char *reader_spec, hsm_open_fn open, hsm_token **out)
     }
     pthread_mutex_init(&t->mu, NULL);
     t->open = open;
+    tok_fork_register();
     t->pid = getpid();
+    t->gen = tok_fork_gen();
     snprintf(t->reader, sizeof(t->reader), "%s", reader_spec != NULL ? reader_spec : "(first SmartCard-HSM)");
     *out = t;
     return HSM_OK;
@@ -101,6 +103,8 @@ void tok_forget(hsm_token *t)
 {
     t->selected = 0;
     t->logged_in = 0;
+    t->inherited = 0;
+    t->serial_valid = 0;
     t->info_valid = 0;
     tok_forget_dir(t);
 }
@@ -119,32 +123,35 @@ static void comm_err(hsm_token *t, int rc)
 
 static int tok_open(hsm_token *t)
 {
-    if (t->pid != getpid()) {
-        /* Forked child: the transport belongs to the parent. Abandon (leak) it rather than
-         * close it, open our own and forget the login; the held PIN stays to log in again. */
-        t->card = NULL;
-        t->pid = getpid();
-        tok_forget(t);
-        t->pin_worked = t->pin_worked && t->have_pin;
+    if (t->gen != tok_fork_gen()) {
+        /* Forked child: the transport belongs to the parent (token_fork.c says what is kept). */
+        tok_adopt_after_fork(t);
     }
     if (t->card != NULL)
         return HSM_OK;
     hsm_transport *tr = NULL;
     char why[512] = "";
-    int rc = t->open(t->spec, &tr, why, sizeof(why));
+    /* Reopen the reader found before by its full name: no probing SELECT (it would log every
+     * process out of the card), and the same reader even when the spec matched by substring. */
+    int rc = t->open(t->reader_resolved ? t->reader : t->spec, &tr, why, sizeof(why));
+    if (rc != HSM_OK && t->reader_resolved)
+        rc = t->open(t->spec, &tr, why, sizeof(why));   /* the token moved to another reader */
     if (rc != HSM_OK) {
         tok_err(t, "cannot open the reader: %s", why[0] ? why : hsm_rv_text(rc));
         return rc;
     }
-    if (tr->reader[0] != '\0')
+    if (tr->reader[0] != '\0') {
         snprintf(t->reader, sizeof(t->reader), "%s", tr->reader);
+        t->reader_resolved = 1;
+    }
     rc = hsm_card_new(tr, &t->card);
     if (rc != HSM_OK) {
         tr->ops->close(tr);
         tok_err(t, "out of memory");
         return rc;
     }
-    tok_forget(t);
+    if (!t->inherited)
+        tok_forget(t);
     return HSM_OK;
 }
 
@@ -163,6 +170,8 @@ int tok_enter(hsm_token *t)
         } else if (rc != HSM_OK) {
             tok_forget(t);
             comm_err(t, rc);
+        } else if (t->inherited) {
+            tok_confirm_inherited(t);
         }
     }
     if (rc != HSM_OK)
@@ -210,11 +219,11 @@ void tok_logout_others(hsm_token *t)
 
 /* ---- identity ---- */
 
-static void read_identity(hsm_token *t)
+/* The serial alone (EF 2F02): what key-reference URIs check on every load. */
+static void read_serial(hsm_token *t)
 {
     hsm_bytes b = HSM_BYTES_INIT;
     t->serial[0] = '\0';
-    snprintf(t->label, sizeof(t->label), "SmartCard-HSM");
     if (hsm_card_read_file(t->card, HSM_FID_DEVCERT, &b) == HSM_OK) {
         hsm_cvc dev, dica;
         if (hsm_cvc_split_devcerts(b.data, b.len, &dev, &dica) == HSM_OK) {
@@ -227,6 +236,16 @@ static void read_identity(hsm_token *t)
             memcpy(t->serial, chr, strlen(chr) + 1);
         }
     }
+    hsm_bytes_free(&b);
+    t->serial_valid = 1;
+}
+
+static void read_identity(hsm_token *t)
+{
+    hsm_bytes b = HSM_BYTES_INIT;
+    snprintf(t->label, sizeof(t->label), "SmartCard-HSM");
+    if (!t->serial_valid)
+        read_serial(t);
     if (hsm_card_read_file(t->card, HSM_FID_TOKENINFO, &b) == HSM_OK) {
         hsm_tlv seq, lab;
         if (hsm_tlv_parse_one(b.data, b.len, &seq) == HSM_OK && seq.tag == 0x30 &&
@@ -275,6 +294,24 @@ int hsm_token_info_get(hsm_token *t, hsm_token_info *info)
     info->fw_minor = t->fcp.minor;
     info->options = t->fcp.options;
 out:
+    tok_leave(t);
+    return rc;
+}
+
+int hsm_token_serial(hsm_token *t, char *serial, size_t cap)
+{
+    if (t == NULL || serial == NULL || cap == 0)
+        return HSM_E_ARGS;
+    int rc = tok_enter(t);
+    if (rc != HSM_OK)
+        return rc;
+    if (!t->serial_valid) {
+        rc = tok_select(t);
+        if (rc == HSM_OK)
+            read_serial(t);
+    }
+    if (rc == HSM_OK)
+        snprintf(serial, cap, "%s", t->serial);
     tok_leave(t);
     return rc;
 }

@@ -52,6 +52,10 @@ typedef struct {
 } hsm_token_info;
 
 int hsm_token_info_get(hsm_token *t, hsm_token_info *info);
+/* The card's serial only (as in hsm_token_info.serial; "" when the card has no device
+ * certificate). Costs one READ BINARY of EF 2F02 per card identity: cached with the directory and
+ * dropped on reset, removal or a swap. For URIs with serial=, which key-reference files carry. */
+int hsm_token_serial(hsm_token *t, char *serial, size_t cap);
 
 /* The card directly, for schsm-tool's management commands. Call inside
  * hsm_token_lock()/hsm_token_unlock(); the token forgets its caches on unlock when dirty != 0
@@ -107,6 +111,19 @@ enum { HSM_LOGIN_ALLOW_LAST_TRY = 1 };
  * A PIN that worked is kept as the held PIN. hsm_token_logout() re-selects and drops it. */
 int hsm_token_login(hsm_token *t, const char *pin, size_t len, unsigned flags);
 void hsm_token_logout(hsm_token *t);
+
+/* Supplies a PIN for hsm_token_ensure_login(): writes it to buf (at most cap bytes) and returns
+ * its length, or 0 when none can be had (the callback reports its own reason). */
+typedef size_t (*hsm_pin_fn)(void *arg, char *buf, size_t cap);
+/* For a program about to use a private key (a server loading its key before it forks): makes the
+ * card logged in and the session hold a PIN, in one transaction with at most one PIN-status query
+ * and one VERIFY. No APDU when this session's login stands and it holds a PIN. get_pin is asked
+ * only when no PIN is held, and never when the status forbids sending one (one try left,
+ * blocked, transport PIN: HSM_E_PIN_REFUSED without asking). When the card is logged in already
+ * a PIN from get_pin is only held, for logging in again after a reset. get_pin NULL: use the held
+ * PIN, or, with none, leave the login to the first private-key operation (HSM_OK). A get_pin that
+ * gives nothing while a PIN is needed: HSM_E_PIN_REFUSED. */
+int hsm_token_ensure_login(hsm_token *t, hsm_pin_fn get_pin, void *arg);
 
 /* Private-key operations: log in when needed with the PIN held, re-check that key still is the
  * same key after a reset or foreign use, retry once after 6982 when a login that worked before

@@ -20,8 +20,11 @@ struct hsm_token {
     char *spec;
     hsm_open_fn open;
     pid_t pid;
+    unsigned long gen;       /* fork generation (token_fork.c) this session's transport belongs to */
     hsm_card *card;          /* NULL until opened (lazy), or after fork */
     char reader[256];
+    int reader_resolved;     /* reader holds the name the transport reported (reopen by it) */
+    int inherited;           /* state below came over fork(): confirm before use (token_fork.c) */
     char err[768];
 
     /* What we know of the card; all of it is dropped on reset/removal/foreign use. */
@@ -45,6 +48,7 @@ struct hsm_token {
     struct tok_ce ce[256];
 
     /* Card identity, read only when asked for */
+    int serial_valid;        /* serial read (EF 2F02 only) */
     int info_valid;
     char serial[32];
     char label[64];
@@ -63,6 +67,14 @@ int tok_select(hsm_token *t);             /* SELECT when not selected */
 /* After our own change to the key set: drop the card's security state (re-SELECT) so that
  * every other session's next private-key operation fails with 6982 and re-checks its keys. */
 void tok_logout_others(hsm_token *t);
+
+/* token_fork.c */
+void tok_fork_register(void);
+unsigned long tok_fork_gen(void);
+/* In a child: drop the parent's transport, keep what may be confirmed, mark it inherited. */
+void tok_adopt_after_fork(hsm_token *t);
+/* One PIN-status query: keep the inherited state when the login stands, else forget it all. */
+void tok_confirm_inherited(hsm_token *t);
 
 /* token_pin.c */
 /* Logs in with the held PIN when not logged in. only_proven: refuse unless the held PIN

@@ -105,6 +105,8 @@ static int pin_status(hsm_token *t, uint16_t *sw)
     return HSM_OK;
 }
 
+static int send_verify(hsm_token *t, const uint8_t *pin, size_t len, int *verified);
+
 /* The login itself: status query, decision, VERIFY, bookkeeping. pin may be the held one. */
 static int do_login(hsm_token *t, const uint8_t *pin, size_t len, unsigned flags, int *verified)
 {
@@ -124,7 +126,14 @@ static int do_login(hsm_token *t, const uint8_t *pin, size_t len, unsigned flags
         t->logged_in = 1;
         return HSM_OK;
     }
-    rc = hsm_card_verify(t->card, HSM_PIN_USER, pin, len);
+    return send_verify(t, pin, len, verified);
+}
+
+/* VERIFY after a status query allowed it, and its bookkeeping. */
+static int send_verify(hsm_token *t, const uint8_t *pin, size_t len, int *verified)
+{
+    uint16_t sw;
+    int rc = hsm_card_verify(t->card, HSM_PIN_USER, pin, len);
     if (rc == HSM_OK) {
         t->logged_in = 1;
         *verified = 1;
@@ -139,7 +148,7 @@ static int do_login(hsm_token *t, const uint8_t *pin, size_t len, unsigned flags
     sw = hsm_card_last_sw(t->card);
     if (hsm_sw_tries(sw) >= 0 || sw == 0x6983) {
         remember_failed(t, pin, len);
-        tok_sw_err(t, "the card rejected the PIN (it will not be sent again by this program)", 0x20);
+        tok_sw_err(t, "the card rejected the PIN, so this session will not send it again", 0x20);
     } else {
         tok_sw_err(t, "PIN verification failed", 0x20);
     }
@@ -238,6 +247,89 @@ int hsm_token_login(hsm_token *t, const char *pin, size_t len, unsigned flags)
         if (t->have_pin && t->pin.len == len && CRYPTO_memcmp(t->pin.data, pin, len) == 0)
             tok_pin_clear(t);
     }
+    tok_leave(t);
+    return rc;
+}
+
+static int hold_pin(hsm_token *t, const char *pin, size_t len, int verified)
+{
+    if (!t->have_pin || t->pin.len != len || CRYPTO_memcmp(t->pin.data, pin, len) != 0) {
+        tok_pin_clear(t);
+        t->have_pin = hsm_bytes_set(&t->pin, pin, len) == HSM_OK;
+    }
+    if (verified)
+        t->pin_worked = t->have_pin;
+    return t->have_pin ? HSM_OK : HSM_E_MEM;
+}
+
+/* Asks get_pin; 0 when it gave none (HSM_E_PIN_REFUSED, message set). */
+static size_t ask_pin(hsm_token *t, hsm_pin_fn get_pin, void *arg, char *buf, size_t cap)
+{
+    size_t len = get_pin(arg, buf, cap);
+    if (len == 0 || len > 64) {
+        OPENSSL_cleanse(buf, cap);
+        tok_err(t, "the user PIN is needed for this key and none was given: supply it (for example "
+                "pin-source in the URI or the provider configuration, -passin, or the server's "
+                "password file)");
+        return 0;
+    }
+    return len;
+}
+
+int hsm_token_ensure_login(hsm_token *t, hsm_pin_fn get_pin, void *arg)
+{
+    if (t == NULL)
+        return HSM_E_ARGS;
+    int rc = tok_enter(t);
+    if (rc != HSM_OK)
+        return rc;
+    char buf[65];
+    size_t len = 0;
+    uint16_t sw = 0;
+    if (!t->logged_in) {
+        rc = pin_status(t, &sw);
+        if (rc != HSM_OK)
+            goto out;
+        int d = judge_status(t, sw, 0);
+        if (d < 0) {
+            rc = d;
+            goto out;
+        }
+        t->logged_in = d == 0;
+    }
+    if (!t->have_pin && get_pin != NULL) {
+        if ((len = ask_pin(t, get_pin, arg, buf, sizeof(buf))) == 0) {
+            rc = HSM_E_PIN_REFUSED;
+            goto out;
+        }
+        if (pin_failed_before(t, (const uint8_t *)buf, len)) {
+            tok_err(t, "PIN not sent: this PIN was rejected by the card before; give the right PIN");
+            rc = HSM_E_PIN_REFUSED;
+            goto out;
+        }
+        if (t->logged_in) {
+            rc = hold_pin(t, buf, len, 0);
+            goto out;
+        }
+    } else if (t->logged_in || !t->have_pin) {
+        goto out;   /* logged in, or nothing to log in with: the operation will say so */
+    } else {
+        len = t->pin.len;
+        memcpy(buf, t->pin.data, len);
+        if (pin_failed_before(t, (const uint8_t *)buf, len)) {
+            tok_err(t, "PIN not sent: this PIN was rejected by the card before; give the right PIN");
+            rc = HSM_E_PIN_REFUSED;
+            goto out;
+        }
+    }
+    int verified = 0;
+    rc = send_verify(t, (const uint8_t *)buf, len, &verified);
+    if (rc == HSM_OK)
+        rc = hold_pin(t, buf, len, verified);
+    else if (t->have_pin && pin_failed_before(t, t->pin.data, t->pin.len))
+        tok_pin_clear(t);
+out:
+    OPENSSL_cleanse(buf, sizeof(buf));
     tok_leave(t);
     return rc;
 }

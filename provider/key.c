@@ -38,10 +38,10 @@ schsm_key *schsm_key_new_card(schsm_provctx *ctx, hsm_token *token, const hsm_ke
     } else {
         /* Serial rather than reader: a key-reference file stays valid when the card moves to
          * another reader or port. */
-        hsm_token_info info;
+        char buf[32];
         const char *serial = NULL;
-        if (hsm_token_info_get(token, &info) == HSM_OK && info.serial[0] != '\0')
-            serial = info.serial;
+        if (hsm_token_serial(token, buf, sizeof(buf)) == HSM_OK && buf[0] != '\0')
+            serial = buf;
         k->uri = schsm_uri_for_key(NULL, serial, hk->label, hk->id, hk->id_len);
     }
     if (k->uri == NULL) {

@@ -69,3 +69,49 @@ int schsm_login_for(schsm_provctx *ctx, hsm_token *t, const char *uri_pin_source
     OPENSSL_cleanse(pin, sizeof(pin));
     return ok;
 }
+
+struct cb_pin {
+    OSSL_PASSPHRASE_CALLBACK *cb;
+    void *cbarg;
+};
+
+/* hsm_pin_fn over OpenSSL's passphrase callback (-passin, ssl_password_file, a prompt). */
+static size_t pin_from_cb(void *arg, char *buf, size_t cap)
+{
+    struct cb_pin *c = arg;
+    char prompt[] = "SmartCard-HSM user PIN";
+    OSSL_PARAM ps[] = {
+        OSSL_PARAM_utf8_string(OSSL_PASSPHRASE_PARAM_INFO, prompt, 0),
+        OSSL_PARAM_END,
+    };
+    size_t len = 0;
+    ps[0].data_size = strlen(prompt);
+    if (cap < 2 || !c->cb(buf, cap - 1, &len, ps, c->cbarg) || len == 0 || len >= cap) {
+        OPENSSL_cleanse(buf, cap);
+        return 0;
+    }
+    return len;
+}
+
+int schsm_login_now(schsm_provctx *ctx, hsm_token *t, const char *uri_pin_source,
+                    const char *uri_pin_value, OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
+{
+    if (t == NULL)
+        return 0;
+    int have_source = uri_pin_value != NULL || uri_pin_source != NULL || ctx->cfg_pin_source != NULL;
+    if (have_source) {
+        /* URI and config PINs are handed over as before (no APDU), then used right away. */
+        if (!schsm_login_for(ctx, t, uri_pin_source, uri_pin_value, NULL, NULL))
+            return 0;
+        cb = NULL;
+    } else if (cb == NULL) {
+        return 1;   /* no PIN anywhere: the first private-key operation reports it */
+    }
+    struct cb_pin c = { cb, cbarg };
+    int rv = hsm_token_ensure_login(t, cb != NULL ? pin_from_cb : NULL, &c);
+    if (rv != HSM_OK) {
+        schsm_raise_token(ctx, t, rv);
+        return 0;
+    }
+    return 1;
+}

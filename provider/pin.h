@@ -18,4 +18,13 @@
 int schsm_login_for(schsm_provctx *ctx, hsm_token *t, const char *uri_pin_source,
                     const char *uri_pin_value, OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg);
 
+/* The same sources, for a private key that is being handed to the application (a key-reference
+ * file or a store URI naming a key): logs in now, so that a wrong or missing PIN fails the load
+ * (a server then refuses to start instead of failing handshakes later) and a server's master
+ * process is logged in before it forks its workers. One PIN-status query and at most one VERIFY;
+ * none when this session is logged in already. The callback is asked only when no PIN is held and
+ * the card's status allows sending one. Returns 1, or 0 with an error raised. */
+int schsm_login_now(schsm_provctx *ctx, hsm_token *t, const char *uri_pin_source,
+                    const char *uri_pin_value, OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg);
+
 #endif

@@ -55,6 +55,7 @@ void sim_card_reset(sim_card *c)
     c->selected = 0;
     c->pin_ok = 0;
     c->cur_ef = 0;
+    c->mse_chr[0] = 0;
     c->epoch++;
 }
 
@@ -105,10 +106,12 @@ uint16_t sim_cmd_select(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
         if (a->lc != sizeof(AID) || memcmp(a->data, AID, sizeof(AID)) != 0)
             return SW_NOT_FOUND;
         /* Selecting the applet drops every authentication (hosts use it as logout). */
+        if (!c->selected || c->pin_ok || c->cur_ef != 0 || c->mse_chr[0] != 0)
+            c->dirty |= SIM_CHANGED_VOLATILE;
         c->selected = 1;
         c->pin_ok = 0;
         c->cur_ef = 0;
-        c->dirty = 1;
+        c->mse_chr[0] = 0;
         if (want_fcp)
             put_applet_fcp(c, out);
         return SW_OK;
@@ -125,7 +128,7 @@ uint16_t sim_cmd_select(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
         return SW_NOT_FOUND;
     if (c->cur_ef != fid) {
         c->cur_ef = fid;
-        c->dirty = 1;
+        c->dirty |= SIM_CHANGED_VOLATILE;
     }
     if (want_fcp)
         put_ef_fcp(c, fid, out);
@@ -182,8 +185,11 @@ static const sim_cmd_entry COMMANDS[] = {
     { 0x80, 0x68, sim_cmd_sign, 0 },
     { 0x80, 0x72, sim_cmd_wrap, 0 },
     { 0x80, 0x74, sim_cmd_unwrap, 0 },
+    { 0x80, 0x76, sim_cmd_derive_ec, 0 },
     { 0x80, 0x78, sim_cmd_cipher, 0 },
     { 0x00, 0x84, sim_cmd_challenge, 1 },
+    { 0x00, 0x22, sim_cmd_mse, 0 },
+    { 0x00, 0x2A, sim_cmd_pso_verify, 0 },
     { 0x00, 0xB0, sim_cmd_read_binary, 1 },
     { 0x00, 0xB1, sim_cmd_read_binary, 1 },
     { 0x00, 0xD7, sim_cmd_update_binary, 0 },
@@ -245,4 +251,9 @@ int sim_card_process(sim_card *c, const uint8_t *cmd, size_t len, hsm_bytes *res
     if (resp->oom)
         return HSM_E_MEM;
     return c->dirty ? 1 : 0;
+}
+
+int sim_card_last_persistent(const sim_card *c)
+{
+    return (c->dirty & SIM_CHANGED_PERSISTENT) != 0;
 }

@@ -29,6 +29,10 @@ size_t sim_card_atr(uint8_t *out, size_t cap);
  * persistent state changed (the caller must save it), 0 when not, negative on internal error. */
 int sim_card_process(sim_card *c, const uint8_t *cmd, size_t len, hsm_bytes *resp);
 
+/* Did the last sim_card_process() change persistent state (keys, files, PINs, counters) rather
+ * than only the volatile selection/login state? Stores fsync() only then. */
+int sim_card_last_persistent(const sim_card *c);
+
 /* Human-readable description of what the card holds (schsm-sim --dump). */
 int sim_card_dump(const sim_card *c, hsm_bytes *out);
 

@@ -69,7 +69,7 @@ static void spend(sim_card *c, sim_key *k)
 {
     if (k->has_counter) {
         k->counter--;
-        c->dirty = 1;
+        c->dirty |= SIM_CHANGED_PERSISTENT;
     }
 }
 
@@ -229,7 +229,7 @@ uint16_t sim_cmd_sign(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
 }
 
 /* Shared point of ECDH as 04||X||Y (the reference card returns the whole point). */
-static uint16_t ecdh(sim_key *k, const uint8_t *in, size_t len, hsm_bytes *out)
+uint16_t sim_ecdh_point(sim_key *k, const uint8_t *in, size_t len, hsm_bytes *out)
 {
     EVP_PKEY *key = sim_key_pkey(k);
     int nid = sim_ec_key_nid(key);
@@ -269,6 +269,33 @@ done:
     return sw;
 }
 
+/* DERIVE XKEK: the peer's request comes in the data or, without data, from EF 2F10. */
+static uint16_t xkek(sim_card *c, const hsm_apdu *a)
+{
+    if (!c->pin_ok)
+        return SW_SEC_STATUS;
+    sim_key *k = sim_key_find(c, a->p1);
+    if (k == NULL)
+        return SW_NOT_FOUND;
+    if (k->type != SIM_KEY_EC || !sim_key_alg_allowed(k, 0x84) || k->id == 0)
+        return SW_FUNC_NOT_SUPPORTED;
+    if (k->has_counter && k->counter == 0)
+        return SW_REF_UNUSABLE;
+    const uint8_t *req = a->data;
+    size_t len = a->lc;
+    if (len == 0) {
+        sim_file *f = sim_file_find(c, 0x2F10);
+        if (f == NULL || f->data.len == 0)
+            return SW_BAD_DATA;
+        req = f->data.data;
+        len = f->data.len;
+    }
+    uint16_t sw = sim_xkek_derive(c, k, req, len);
+    if (sw == SW_OK)
+        spend(c, k);
+    return sw;
+}
+
 uint16_t sim_cmd_decipher(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
 {
     int type;
@@ -276,8 +303,10 @@ uint16_t sim_cmd_decipher(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
         type = SIM_KEY_RSA;
     else if (a->p2 == 0x80)
         type = SIM_KEY_EC;
-    else if (a->p2 == 0x84 || a->p2 == 0x83)
-        return SW_FUNC_NOT_SUPPORTED;   /* XKEK / authenticated ECDH are not simulated */
+    else if (a->p2 == 0x84)
+        return xkek(c, a);
+    else if (a->p2 == 0x83)
+        return SW_FUNC_NOT_SUPPORTED;   /* ECDH with authenticated peer key: format unknown */
     else
         return SW_BAD_P1P2;
     uint16_t sw;
@@ -285,7 +314,7 @@ uint16_t sim_cmd_decipher(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
     if (k == NULL)
         return sw;
     if (type == SIM_KEY_EC) {
-        sw = ecdh(k, a->data, a->lc, out);
+        sw = sim_ecdh_point(k, a->data, a->lc, out);
     } else {
         size_t klen = (k->bits + 7) / 8;
         EVP_PKEY *key = sim_key_pkey(k);

@@ -2,7 +2,7 @@
  * Slot 0 always exists after INITIALIZE; tag 97 provisions more. A P2 beyond the slots answers
  * 6A86, an empty slot 6A88, importing into a complete domain 6985, deleting a domain that still
  * has keys 6A89. Share import and status need no PIN (as sc-hsm-tool expects); creating and
- * deleting domains (P1 01/03/04) do. XKEK domains (P1 02) are not simulated (6A81). */
+ * deleting domains (P1 01/02/03/04) do. XKEK domains (P1 02): cmd_xkek.c. */
 #include "sim/sim_int.h"
 
 #include "hsm/crypto.h"
@@ -30,6 +30,8 @@ static void put_status(const sim_domain *d, hsm_bytes *out)
     hsm_bytes_put_u8(out, d->state == SIM_DOM_XKEK ? 0xFF : d->total);
     hsm_bytes_put_u8(out, d->missing);
     hsm_bytes_put(out, kcv, 8);
+    if (d->state == SIM_DOM_XKEK)
+        hsm_bytes_put(out, d->uid, d->uid_len);
 }
 
 static int domain_has_keys(const sim_card *c, uint8_t dom)
@@ -50,7 +52,7 @@ static uint16_t import_share(sim_card *c, sim_domain *d, const hsm_apdu *a, hsm_
         d->kek[i] ^= a->data[i];
     d->missing--;
     d->kek_set = d->missing == 0;
-    c->dirty = 1;
+    c->dirty |= SIM_CHANGED_PERSISTENT;
     put_status(d, out);
     return SW_OK;
 }
@@ -59,8 +61,6 @@ uint16_t sim_cmd_key_domain(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
 {
     if (a->p1 > 0x04)
         return SW_BAD_P1P2;
-    if (a->p1 == 0x02)
-        return SW_FUNC_NOT_SUPPORTED;
     if (a->p2 >= c->ndomains)
         return SW_BAD_P1P2;
     sim_domain *d = &c->dom[a->p2];
@@ -75,6 +75,8 @@ uint16_t sim_cmd_key_domain(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
     }
     if (!c->pin_ok)
         return SW_SEC_STATUS;
+    if (a->p1 == 0x02)
+        return sim_xkek_create(c, a, out);
     if (a->p1 == 0x01) {
         if (a->lc != 1)
             return SW_BAD_DATA;
@@ -88,7 +90,7 @@ uint16_t sim_cmd_key_domain(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
                 return SW_INTERNAL;
             d->kek_set = 1;
         }
-        c->dirty = 1;
+        c->dirty |= SIM_CHANGED_PERSISTENT;
         put_status(d, out);
         return SW_OK;
     }
@@ -100,14 +102,14 @@ uint16_t sim_cmd_key_domain(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
         if (domain_has_keys(c, a->p2))
             return SW_EXISTS;
         OPENSSL_cleanse(d, sizeof(*d));
-        c->dirty = 1;
+        c->dirty |= SIM_CHANGED_PERSISTENT;
         return SW_OK;
     }
     /* P1 04: forget the key, keep the slot's configuration. */
     OPENSSL_cleanse(d->kek, sizeof(d->kek));
     d->kek_set = 0;
     d->missing = d->total;
-    c->dirty = 1;
+    c->dirty |= SIM_CHANGED_PERSISTENT;
     put_status(d, out);
     return SW_OK;
 }

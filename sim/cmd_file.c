@@ -24,7 +24,7 @@ static void set_current(sim_card *c, uint16_t fid)
 {
     if (c->cur_ef != fid) {
         c->cur_ef = fid;
-        c->dirty = 1;
+        c->dirty |= SIM_CHANGED_VOLATILE;
     }
 }
 
@@ -117,7 +117,7 @@ uint16_t sim_cmd_update_binary(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
     if (t53.len > 0)
         memcpy(f->data.data + off, t53.val, t53.len);
     c->cur_ef = fid;
-    c->dirty = 1;
+    c->dirty |= SIM_CHANGED_PERSISTENT;
     return SW_OK;
 }
 
@@ -144,6 +144,6 @@ uint16_t sim_cmd_delete_file(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
     }
     if (c->cur_ef == fid)
         c->cur_ef = 0;
-    c->dirty = 1;
+    c->dirty |= SIM_CHANGED_PERSISTENT;
     return SW_OK;
 }

@@ -90,6 +90,8 @@ static void wipe(sim_card *c)
             sim_file_delete(c, c->files[i].fid);
     OPENSSL_cleanse(c->dom, sizeof(c->dom));
     c->ndomains = 0;
+    memset(c->pubkeys, 0, sizeof(c->pubkeys));
+    c->npubkeys = 0;
     c->cur_ef = 0;
 }
 
@@ -106,7 +108,7 @@ uint16_t sim_cmd_initialize(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
     if (c->so_set) {
         if (c->so_tries == 0)
             return SW_BLOCKED;
-        c->dirty = 1;
+        c->dirty |= SIM_CHANGED_PERSISTENT;
         if (CRYPTO_memcmp(r.so, c->so_pin, 8) != 0) {
             c->so_tries--;
             return SW_CONDITIONS;
@@ -138,6 +140,6 @@ uint16_t sim_cmd_initialize(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
         c->dom[0].kek_set = 1;
     }
     OPENSSL_cleanse(kek, sizeof(kek));
-    c->dirty = 1;
+    c->dirty |= SIM_CHANGED_PERSISTENT;
     return SW_OK;
 }

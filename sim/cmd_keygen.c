@@ -77,7 +77,7 @@ static uint16_t parse_gakp(const hsm_apdu *a, gakp_req *r)
 }
 
 /* 67 { 7F21 { 7F4E {...} 5F37 inner } 42 outer CAR 5F37 outer } */
-static int build_request(sim_card *c, const gakp_req *r, EVP_PKEY *key, hsm_bytes *req)
+static int build_request(sim_card *c, const gakp_req *r, EVP_PKEY *key, uint8_t domain, hsm_bytes *req)
 {
     hsm_bytes body = HSM_BYTES_INIT, cert = HSM_BYTES_INIT, sig = HSM_BYTES_INIT, tbs = HSM_BYTES_INIT;
     size_t m, mr;
@@ -97,6 +97,7 @@ static int build_request(sim_card *c, const gakp_req *r, EVP_PKEY *key, hsm_byte
         hsm_bytes_put(&body, r->chr.raw, r->chr.rawlen);
     else
         hsm_tlv_put(&body, 0x5F20, "UTDUMMY00001", 12);
+    sim_xkek_put_extension(c, domain, &body);
     if ((rc = hsm_tlv_close(&body, m)) != HSM_OK || (rc = hsm_cvc_sign(key, body.data, body.len, &sig)) != HSM_OK)
         goto done;
     hsm_tlv_open(&cert, 0x7F21, &m);
@@ -167,7 +168,7 @@ uint16_t sim_cmd_gakp(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
     if (rc != HSM_OK)
         return SW_INTERNAL;
     hsm_bytes req = HSM_BYTES_INIT;
-    if (build_request(c, &r, key, &req) != HSM_OK) {
+    if (build_request(c, &r, key, meta.domain, &req) != HSM_OK) {
         EVP_PKEY_free(key);
         hsm_bytes_free(&req);
         return SW_INTERNAL;
@@ -194,7 +195,7 @@ uint16_t sim_cmd_gakp(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
     hsm_bytes_set(&ce->data, req.data, req.len);
     hsm_bytes_put(out, req.data, req.len);
     hsm_bytes_free(&req);
-    c->dirty = 1;
+    c->dirty |= SIM_CHANGED_PERSISTENT;
     return SW_OK;
 }
 
@@ -225,6 +226,6 @@ uint16_t sim_cmd_gsk(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
     k->bits = bits;
     hsm_bytes_set(&k->priv, raw, bits / 8);
     OPENSSL_cleanse(raw, sizeof(raw));
-    c->dirty = 1;
+    c->dirty |= SIM_CHANGED_PERSISTENT;
     return SW_OK;
 }

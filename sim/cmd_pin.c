@@ -22,7 +22,7 @@ static uint16_t user_pin_failed(sim_card *c)
     if (c->pin_tries > 0)
         c->pin_tries--;
     c->pin_ok = 0;
-    c->dirty = 1;
+    c->dirty |= SIM_CHANGED_PERSISTENT;
     return tries_sw(c->pin_tries);
 }
 
@@ -31,7 +31,7 @@ static uint16_t check_so(sim_card *c, const uint8_t *so)
 {
     if (c->so_tries == 0)
         return SW_BLOCKED;
-    c->dirty = 1;
+    c->dirty |= SIM_CHANGED_PERSISTENT;
     if (CRYPTO_memcmp(so, c->so_pin, 8) != 0) {
         c->so_tries--;
         return tries_sw(c->so_tries);
@@ -74,8 +74,10 @@ uint16_t sim_cmd_verify(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
         return SW_BAD_DATA;
     if (!pin_matches(c, a->data, a->lc))
         return user_pin_failed(c);
-    if (!c->pin_ok || c->pin_tries != c->pin_max)
-        c->dirty = 1;
+    if (c->pin_tries != c->pin_max)
+        c->dirty |= SIM_CHANGED_PERSISTENT;
+    else if (!c->pin_ok)
+        c->dirty |= SIM_CHANGED_VOLATILE;
     c->pin_tries = c->pin_max;
     c->pin_ok = 1;
     return SW_OK;
@@ -113,7 +115,7 @@ uint16_t sim_cmd_change_ref(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
     c->pin_tries = c->pin_max;
     c->transport_pin = 0;
     c->pin_ok = 1;
-    c->dirty = 1;
+    c->dirty |= SIM_CHANGED_PERSISTENT;
     return SW_OK;
 }
 

@@ -504,7 +504,7 @@ uint16_t sim_cmd_unwrap(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
     if (algsl > 0)
         memcpy(k->algs, algs, algsl);
     k->domain = (uint8_t)dom;
-    c->dirty = 1;
+    c->dirty |= SIM_CHANGED_PERSISTENT;
     sw = SW_OK;
 done:
     EVP_PKEY_free(key);

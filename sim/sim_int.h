@@ -45,6 +45,11 @@
 #define SW_CLA_NOT_SUPPORTED 0x6E00
 #define SW_INTERNAL 0x6F00
 
+/* What the last command changed (sim_card.dirty): volatile state (selection, login) is shared
+ * through the state file but needs no fsync; persistent state does. */
+#define SIM_CHANGED_VOLATILE 1
+#define SIM_CHANGED_PERSISTENT 2
+
 enum sim_key_type { SIM_KEY_RSA = 1, SIM_KEY_EC = 2, SIM_KEY_AES = 3 };
 
 typedef struct {
@@ -73,7 +78,19 @@ typedef struct {
     uint8_t total, missing;    /* DKEK shares configured / still missing */
     int kek_set;               /* kek holds a complete key */
     uint8_t kek[32];           /* XOR of the shares so far (DKEK) or the agreed XKEK */
+    uint8_t uid[132];          /* XKEK: X||Y of the group signer's public key */
+    size_t uid_len;
 } sim_domain;
+
+/* A CV public key the card has verified (PSO VERIFY CERTIFICATE) and may use to check others. */
+typedef struct {
+    char chr[17];
+    int nid;
+    uint8_t point[133];
+    size_t point_len;
+} sim_pubkey;
+
+#define SIM_MAX_PUBKEYS 16
 
 struct sim_card {
     /* persistent */
@@ -93,7 +110,10 @@ struct sim_card {
     sim_file *files;           /* sorted by fid */
     size_t nfiles, capfiles;
     uint32_t epoch;            /* counts power cycles / resets */
+    sim_pubkey pubkeys[SIM_MAX_PUBKEYS];   /* verified CV keys (roots are built in) */
+    size_t npubkeys;
     /* volatile (in the state file too, so that processes share it like a real card) */
+    char mse_chr[17];          /* public key selected by MSE SET for PSO VERIFY CERTIFICATE */
     int selected;
     int pin_ok;
     uint16_t cur_ef;
@@ -150,6 +170,16 @@ uint16_t sim_cmd_cipher(sim_card *c, const hsm_apdu *a, hsm_bytes *out);
 uint16_t sim_cmd_key_domain(sim_card *c, const hsm_apdu *a, hsm_bytes *out);
 uint16_t sim_cmd_wrap(sim_card *c, const hsm_apdu *a, hsm_bytes *out);
 uint16_t sim_cmd_unwrap(sim_card *c, const hsm_apdu *a, hsm_bytes *out);
+uint16_t sim_cmd_derive_ec(sim_card *c, const hsm_apdu *a, hsm_bytes *out);
+/* ECDH with key k and an uncompressed peer point: 04||X||Y of the shared point. */
+uint16_t sim_ecdh_point(sim_key *k, const uint8_t *in, size_t len, hsm_bytes *out);
+uint16_t sim_cmd_mse(sim_card *c, const hsm_apdu *a, hsm_bytes *out);
+uint16_t sim_cmd_pso_verify(sim_card *c, const hsm_apdu *a, hsm_bytes *out);
+/* cmd_xkek.c: XKEK domains (80 52 P1 02) and derivation (80 62 P2 84) */
+uint16_t sim_xkek_create(sim_card *c, const hsm_apdu *a, hsm_bytes *out);
+uint16_t sim_xkek_derive(sim_card *c, sim_key *k, const uint8_t *req, size_t len);
+/* Certificate extension 65 for a new key in XKEK domain dom (appended to body; none otherwise). */
+void sim_xkek_put_extension(const sim_card *c, uint8_t dom, hsm_bytes *body);
 uint16_t sim_cmd_challenge(sim_card *c, const hsm_apdu *a, hsm_bytes *out);
 
 /* AES-CMAC with a 16/24/32-byte key; 1 on success. */

@@ -5,7 +5,8 @@
  *   86 SO-PIN  87 SO tries  88 domain count  89 epoch  8A selected  8B PIN verified  8C current EF
  *   A1 key { 80 id 81 type 82 bits 83 private (DER or raw AES) 84 use counter 85 alg list 86 domain }
  *   A2 EF { 80 fid 81 data }
- *   A3 domain { 80 index 81 state 82 total 83 missing 84 KEK (when set) } */
+ *   A3 domain { 80 index 81 state 82 total 83 missing 84 KEK 85 KEK set 86 XKEK UID }
+ *   A4 verified public key { 80 CHR 81 curve NID 82 point }  8D CHR selected by MSE */
 #include "sim/sim_int.h"
 
 #include "hsm/crypto.h"
@@ -54,6 +55,16 @@ int sim_card_save(const sim_card *c, hsm_bytes *out)
     hsm_tlv_put_u8(&b, 0x8A, (uint8_t)c->selected);
     hsm_tlv_put_u8(&b, 0x8B, (uint8_t)c->pin_ok);
     put_u32(&b, 0x8C, c->cur_ef);
+    if (c->mse_chr[0])
+        hsm_tlv_put(&b, 0x8D, c->mse_chr, strlen(c->mse_chr));
+    for (size_t i = 0; i < c->npubkeys; i++) {
+        const sim_pubkey *pk = &c->pubkeys[i];
+        hsm_tlv_open(&b, 0xA4, &m);
+        hsm_tlv_put(&b, 0x80, pk->chr, strlen(pk->chr));
+        put_u32(&b, 0x81, (uint32_t)pk->nid);
+        hsm_tlv_put(&b, 0x82, pk->point, pk->point_len);
+        hsm_tlv_close(&b, m);
+    }
     for (size_t i = 0; i < c->nkeys; i++) {
         const sim_key *k = &c->keys[i];
         hsm_tlv_open(&b, 0xA1, &m);
@@ -84,6 +95,8 @@ int sim_card_save(const sim_card *c, hsm_bytes *out)
         if (d->kek_set || d->missing < d->total)
             hsm_tlv_put(&b, 0x84, d->kek, 32);
         hsm_tlv_put_u8(&b, 0x85, (uint8_t)d->kek_set);
+        if (d->uid_len)
+            hsm_tlv_put(&b, 0x86, d->uid, d->uid_len);
         hsm_tlv_close(&b, mi);
     }
     uint8_t h[32];
@@ -139,6 +152,9 @@ static int load_key(sim_card *c, const hsm_tlv *kt)
     }
     if (rc < 0 || !have_id || k.type == 0 || k.priv.len == 0 || sim_key_find(c, k.id) != NULL)
         goto bad;
+    /* AES keys are used as raw bytes: their size must be what the bits say. */
+    if (k.type == SIM_KEY_AES && ((k.bits != 128 && k.bits != 192 && k.bits != 256) || k.priv.len * 8 != k.bits))
+        goto bad;
     sim_key *slot = sim_key_put(c, k.id);
     if (slot == NULL)
         goto bad;
@@ -176,6 +192,7 @@ static int load_domain(sim_card *c, const hsm_tlv *dt)
         case 0x83: if (!get_uint(&t, 1, &v)) return 0; d.missing = (uint8_t)v; break;
         case 0x84: if (t.len != 32) return 0; memcpy(d.kek, t.val, 32); break;
         case 0x85: if (!get_uint(&t, 1, &v)) return 0; d.kek_set = v != 0; break;
+        case 0x86: if (t.len > sizeof(d.uid)) return 0; memcpy(d.uid, t.val, t.len); d.uid_len = t.len; break;
         default: return 0;
         }
     }
@@ -183,6 +200,23 @@ static int load_domain(sim_card *c, const hsm_tlv *dt)
         return 0;
     c->dom[idx] = d;
     OPENSSL_cleanse(&d, sizeof(d));
+    return 1;
+}
+
+static int load_pubkey(sim_card *c, const hsm_tlv *pt)
+{
+    hsm_tlv chr, nid, point;
+    uint32_t v;
+    if (c->npubkeys >= SIM_MAX_PUBKEYS || hsm_tlv_find(pt->val, pt->len, 0x80, &chr) != 1
+        || hsm_tlv_find(pt->val, pt->len, 0x81, &nid) != 1 || hsm_tlv_find(pt->val, pt->len, 0x82, &point) != 1
+        || chr.len < 1 || chr.len > 16 || !get_uint(&nid, 4, &v) || point.len > sizeof(c->pubkeys[0].point))
+        return 0;
+    sim_pubkey *pk = &c->pubkeys[c->npubkeys++];
+    memset(pk, 0, sizeof(*pk));
+    memcpy(pk->chr, chr.val, chr.len);
+    pk->nid = (int)v;
+    memcpy(pk->point, point.val, point.len);
+    pk->point_len = point.len;
     return 1;
 }
 
@@ -214,6 +248,12 @@ static int load_body(sim_card *c, const uint8_t *p, const uint8_t *end)
         case 0xA1: ok = load_key(c, &t); break;
         case 0xA2: ok = load_file(c, &t); break;
         case 0xA3: ok = load_domain(c, &t); break;
+        case 0xA4: ok = load_pubkey(c, &t); break;
+        case 0x8D:
+            ok = t.len >= 1 && t.len <= 16;
+            if (ok)
+                memcpy(c->mse_chr, t.val, t.len);
+            break;
         default: ok = 0; break;
         }
         if (!ok)

@@ -120,7 +120,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 1;
 }
 
-static int save(sim_store *s)
+static int save(sim_store *s, int durable)
 {
     hsm_bytes b = HSM_BYTES_INIT;
     int rc = sim_card_save(s->card, &b);
@@ -138,10 +138,10 @@ static int save(sim_store *s)
     int fd = mkstemp(tmp);
     rc = HSM_E_COMM;
     if (fd >= 0) {
-        int ok = write_all(fd, b.data, b.len) && fsync(fd) == 0;
+        int ok = write_all(fd, b.data, b.len) && (!durable || fsync(fd) == 0);
         ok = close(fd) == 0 && ok;
         if (ok && rename(tmp, s->path) == 0) {
-            rc = fsync_dir(s->path);
+            rc = durable ? fsync_dir(s->path) : HSM_OK;
             if (rc == HSM_OK && stat(s->path, &s->seen) == 0)
                 s->have_seen = 1;
         } else {
@@ -166,7 +166,7 @@ static int refresh(sim_store *s)
             return rc;
         sim_card_free(s->card);
         s->card = c;
-        return save(s);
+        return save(s, 1);
     }
     if (s->card != NULL && s->have_seen && same_file(&st, &s->seen))
         return HSM_OK;
@@ -233,7 +233,7 @@ int sim_store_unlock(sim_store *s, int dirty)
         return HSM_E_ARGS;
     int rc = HSM_OK;
     if (dirty || s->pending)
-        rc = save(s);
+        rc = save(s, sim_card_last_persistent(s->card));
     s->pending = 0;
     close(s->lockfd);
     s->lockfd = -1;
@@ -258,10 +258,8 @@ int sim_store_power_cycle(sim_store *s)
     sim_card_reset(s->card);
     /* Whoever power-cycles knows it; only the other stores see HSM_E_RESET. */
     s->epoch_seen = s->card->epoch;
-    if (held) {
-        s->pending = 1;
-        return save(s);
-    }
+    if (held)
+        return save(s, 0);
     return sim_store_unlock(s, 1);
 }
 
@@ -310,7 +308,7 @@ int sim_store_save(sim_store *s)
     if (s == NULL || s->lockfd < 0)
         return HSM_E_ARGS;
     s->pending = 0;
-    return save(s);
+    return save(s, sim_card_last_persistent(s->card));
 }
 
 int sim_store_held(const sim_store *s)

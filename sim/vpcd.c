@@ -202,6 +202,10 @@ static void vpcd_apdu(sim_store *st, const uint8_t *cmd, size_t len, hsm_bytes *
         resp->len = 0;
         hsm_bytes_put_u16(resp, 0x6581);   /* memory failure */
     }
+    if (resp->oom || resp->len < 2) {
+        hsm_trace_response(0, 0x6F00);   /* out of memory: the caller answers 6F00 */
+        return;
+    }
     uint16_t sw = (uint16_t)((resp->data[resp->len - 2] << 8) | resp->data[resp->len - 1]);
     hsm_trace_response(resp->len - 2, sw);
 }
@@ -275,7 +279,9 @@ static int vpcd_serve(int fd, sim_store *st, unsigned long latency_us)
             vpcd_power_cycle(st);
         fresh = 0;
         vpcd_apdu(st, msg, n, &resp, latency_us);
-        int ok = vpcd_send_frame(fd, resp.data, resp.len);
+        static const uint8_t sw_fail[2] = { 0x6F, 0x00 };
+        int ok = resp.oom || resp.len < 2 ? vpcd_send_frame(fd, sw_fail, 2)
+                                          : vpcd_send_frame(fd, resp.data, resp.len);
         /* Command and response bytes may hold PINs or key material. */
         OPENSSL_cleanse(msg, n);
         hsm_bytes_clear(&resp);

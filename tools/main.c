@@ -6,6 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* DKEK and key backup commands (tools/cmd_dkek.c). */
+extern const tool_cmd tool_cmd_create_dkek_share;
+extern const tool_cmd tool_cmd_import_dkek_share;
+extern const tool_cmd tool_cmd_dkek_status;
+extern const tool_cmd tool_cmd_wrap_key;
+extern const tool_cmd tool_cmd_unwrap_key;
+
 static const tool_cmd *const commands[] = {
     &tool_cmd_info,
     &tool_cmd_init,
@@ -18,6 +25,11 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_delete,
     &tool_cmd_import_cert,
     &tool_cmd_export_pubkey,
+    &tool_cmd_create_dkek_share,
+    &tool_cmd_import_dkek_share,
+    &tool_cmd_dkek_status,
+    &tool_cmd_wrap_key,
+    &tool_cmd_unwrap_key,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -72,7 +84,7 @@ static void main_help(FILE *f)
                "Manage keys and PINs of a SmartCard-HSM (Nitrokey HSM 2) or of the virtual card "
                "(--reader sim:PATH).\n\nCommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %-16s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(f, "  %-18s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f, "\nGlobal options:\n");
     print_opts(f, global_opts);
     fprintf(f, "\nRun 'schsm-tool COMMAND --help' for the options of a command.\n"

@@ -34,8 +34,7 @@ static char *reference_uri(schsm_key *k)
         schsm_uri_clear(&u);
         return NULL;
     }
-    if (u.serial == NULL && hsm_token_info_get(k->token, &info) == HSM_OK && info.serial[0] != '\0') {
-        memcpy(serial, info.serial, sizeof(serial));
+    if (u.serial == NULL && hsm_token_serial(k->token, serial, sizeof(serial)) == HSM_OK && serial[0] != '\0') {
         u.serial = serial;
         out = schsm_uri_format(&u);
         u.serial = NULL;

@@ -16,6 +16,16 @@ int schsm_resolve_check_token(schsm_provctx *prov, hsm_token *t, const schsm_uri
     int rv;
     if (u->token == NULL && u->serial == NULL)
         return 1;
+    if (u->token == NULL) {
+        /* serial= alone (every key-reference file): one cached read of EF 2F02, no PIN status. */
+        char serial[sizeof(info.serial)];
+        if ((rv = hsm_token_serial(t, serial, sizeof(serial))) != HSM_OK) {
+            schsm_raise_token(prov, t, rv);
+            return 0;
+        }
+        if (strcasecmp(u->serial, serial) == 0)
+            return 1;
+    }
     if ((rv = hsm_token_info_get(t, &info)) != HSM_OK) {
         schsm_raise_token(prov, t, rv);
         return 0;
@@ -113,7 +123,7 @@ schsm_key *schsm_resolve_private_key(schsm_provctx *prov, const char *uri_text, 
     schsm_key *key = NULL;
 
     if (find(prov, uri_text, key_type, &u, &t, &k)
-        && schsm_login_for(prov, t, u.pin_source, u.pin_value, cb, cbarg)) {
+        && schsm_login_now(prov, t, u.pin_source, u.pin_value, cb, cbarg)) {
         key = schsm_key_new_card(prov, t, &k, uri_text);
         if (key == NULL)
             schsm_raise(prov, SCHSM_R_INTERNAL, "out of memory");

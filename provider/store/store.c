@@ -248,8 +248,9 @@ static int handle_pin(store_ctx *s, OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cb
     if (s->pin_handled)
         return 1;
     s->pin_handled = 1;
-    return schsm_login_for(s->prov, s->token, s->uri.pin_source, s->uri.pin_value,
-                           named ? pw_cb : NULL, named ? pw_cbarg : NULL);
+    if (!named)
+        return schsm_login_for(s->prov, s->token, s->uri.pin_source, s->uri.pin_value, NULL, NULL);
+    return schsm_login_now(s->prov, s->token, s->uri.pin_source, s->uri.pin_value, pw_cb, pw_cbarg);
 }
 
 static const char *key_type_name(const hsm_key *k)

@@ -29,4 +29,4 @@ schsm_need_packages() {
 # Packages to build schsm and run its unit and openssl-cli tests.
 SCHSM_BUILD_PACKAGES=(cmake make gcc pkg-config libssl-dev openssl libpcsclite-dev check python3)
 # Packages for the PC/SC, OpenSC interop and TLS integration tests.
-SCHSM_INTEGRATION_PACKAGES=(pcscd vsmartcard-vpcd opensc opensc-pkcs11 nginx haproxy curl procps)
+SCHSM_INTEGRATION_PACKAGES=(pcscd vsmartcard-vpcd opensc opensc-pkcs11 nginx haproxy curl procps systemd util-linux)

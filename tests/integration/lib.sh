@@ -8,12 +8,16 @@
 #   reader_name I       the PC/SC reader name of slot I (e.g. "Virtual PCD 00 00")
 #   check / check_fail / check_log_has / finish   as in tests/openssl-cli/lib.sh
 #
-# Isolation: pcsc-lite 1.9 daemons always bind /run/pcscd/pcscd.comm, unless systemd hands them
-# a listening socket. We do that with systemd-socket-activate, so our pcscd listens on
-# $T/pcscd.comm and every client of this test finds it through PCSCLITE_CSOCK_NAME, never the
-# system pcscd. When a private mount namespace is possible, pcscd also gets its own /run/pcscd
-# (its pid file would otherwise replace a system pcscd's). vpcd ports are picked per test, so
-# tests can run in parallel. Only the processes started here are stopped, by PID, in a trap.
+# Isolation: pcsc-lite 1.9 daemons always bind /run/pcscd/pcscd.comm (PCSCLITE_CSOCK_NAME is read
+# by clients only), unless systemd hands them a listening socket. We do that with
+# systemd-socket-activate, so our pcscd listens on $T/pcscd.comm and every client of this test
+# finds it through PCSCLITE_CSOCK_NAME, never the system pcscd. Without systemd-socket-activate,
+# pcscd runs in a private mount namespace whose /run/pcscd is $T. vpcd ports are picked per
+# test, so tests can run in parallel. Only the processes started here are stopped, by PID, in a
+# trap (track_pid adds a test's own helpers).
+#
+# Also: signer_start / signer_expect drive a long-lived signing process (signloop.c) between
+# card events; build_signloop compiles it.
 #
 # Environment knobs: PCSCD_DEBUG=1 runs pcscd with --debug --apdu (log in $PCSCD_LOG);
 # SCHSM_SIM_DEBUG=apdu traces what each virtual card receives into $T/simI.trace.
@@ -57,7 +61,7 @@ FAILED=0
 PCSCD_PID=
 VPCD_PORT_BASE=
 NCARDS=0
-declare -a SIM_PID=() SIM_STATE=()
+declare -a SIM_PID=() SIM_STATE=() EXTRA_PID=()
 
 skip() {
     echo "SKIP: $*"
@@ -80,7 +84,9 @@ need_cmd() {
 need_pcsc() {
     [ -x "$PCSCD" ] || skip "pcscd not installed (apt-get install pcscd)"
     [ -e "$VPCD_DRIVER" ] || skip "vpcd driver not installed (apt-get install vsmartcard-vpcd)"
-    need_cmd systemd-socket-activate opensc-tool
+    need_cmd opensc-tool
+    [ "$(pcscd_mode)" != none ] ||
+        skip "cannot run a private pcscd: install systemd (systemd-socket-activate) or allow unshare -m"
     need "$SIM"
 }
 
@@ -104,8 +110,17 @@ stop_pid() {
     return 0
 }
 
+# track_pid PID: a helper process the test started; stopped (by PID) with everything else.
+track_pid() {
+    EXTRA_PID+=("$1")
+}
+
 pcsc_cleanup() {
     local i
+    for i in "${!EXTRA_PID[@]}"; do
+        stop_pid "${EXTRA_PID[$i]}"
+    done
+    EXTRA_PID=()
     for i in "${!SIM_PID[@]}"; do
         stop_pid "${SIM_PID[$i]}"
     done
@@ -227,27 +242,55 @@ sim_stop() {
     SIM_PID[$1]=
 }
 
-pcscd_start() {
-    local dbg=()
-    [ -n "${PCSCD_DEBUG:-}" ] && dbg=(--debug --apdu)
-    # unshare gives pcscd its own /run/pcscd for its pid file when namespaces are allowed;
-    # both it and sh exec, so $! stays pcscd's PID.
-    if unshare -m true 2>/dev/null; then
-        unshare -m sh -c 'mkdir -p /run/pcscd && mount -t tmpfs tmpfs /run/pcscd 2>/dev/null || true; exec "$@"' sh \
-            systemd-socket-activate -l "$PCSCLITE_CSOCK_NAME" \
-            "$PCSCD" --foreground "${dbg[@]}" --config "$T/reader.conf.d" >"$PCSCD_LOG" 2>&1 &
+# How pcscd gets a private socket: "activate" (systemd-socket-activate hands it $T/pcscd.comm)
+# or "unshare" (a private mount namespace where /run/pcscd is $T). PCSC_HARNESS_MODE overrides.
+pcscd_mode() {
+    if [ -n "${PCSC_HARNESS_MODE:-}" ]; then
+        echo "$PCSC_HARNESS_MODE"
+    elif command -v systemd-socket-activate >/dev/null 2>&1; then
+        echo activate
+    elif unshare -m true 2>/dev/null; then
+        echo unshare
     else
-        systemd-socket-activate -l "$PCSCLITE_CSOCK_NAME" \
-            "$PCSCD" --foreground "${dbg[@]}" --config "$T/reader.conf.d" >"$PCSCD_LOG" 2>&1 &
+        echo none
     fi
+}
+
+pcscd_start() {
+    local dbg=() mode
+    [ -n "${PCSCD_DEBUG:-}" ] && dbg=(--debug --apdu)
+    mode=$(pcscd_mode)
+    # unshare, sh and systemd-socket-activate all exec, so $! stays pcscd's PID.
+    case $mode in
+    activate)
+        if unshare -m true 2>/dev/null; then
+            # Also a private /run/pcscd, so pcscd's pid file cannot replace a system pcscd's.
+            unshare -m sh -c 'mkdir -p /run/pcscd && mount -t tmpfs tmpfs /run/pcscd 2>/dev/null || true; exec "$@"' sh \
+                systemd-socket-activate -l "$PCSCLITE_CSOCK_NAME" \
+                "$PCSCD" --foreground "${dbg[@]}" --config "$T/reader.conf.d" >"$PCSCD_LOG" 2>&1 &
+        else
+            systemd-socket-activate -l "$PCSCLITE_CSOCK_NAME" \
+                "$PCSCD" --foreground "${dbg[@]}" --config "$T/reader.conf.d" >"$PCSCD_LOG" 2>&1 &
+        fi
+        ;;
+    unshare)
+        # pcscd binds /run/pcscd/pcscd.comm, which is $T/pcscd.comm outside the namespace.
+        unshare -m sh -c 'mkdir -p /run/pcscd && mount --bind "$1" /run/pcscd && shift && exec "$@"' sh "$T" \
+            "$PCSCD" --foreground "${dbg[@]}" --config "$T/reader.conf.d" >"$PCSCD_LOG" 2>&1 &
+        ;;
+    *)
+        echo "FATAL: cannot give pcscd a private socket (need systemd-socket-activate or unshare -m)"
+        return 1
+        ;;
+    esac
     PCSCD_PID=$!
     local i
-    for i in $(seq 50); do
+    for i in $(seq 100); do
         [ -S "$PCSCLITE_CSOCK_NAME" ] && break
         sleep 0.1
     done
     [ -S "$PCSCLITE_CSOCK_NAME" ] || { echo "pcscd did not start"; cat "$PCSCD_LOG"; return 1; }
-    # The first client connection makes systemd-socket-activate exec pcscd.
+    # With socket activation the first client connection is what execs pcscd.
     timeout 10 opensc-tool -l >/dev/null 2>&1
     return 0
 }
@@ -278,6 +321,56 @@ pcscd_restart() {
     PCSCD_PID=
     rm -f "$PCSCLITE_CSOCK_NAME"
     pcscd_start
+}
+
+# build_signloop: compiles tests/integration/signloop.c (a long-lived signer) into $T/signloop.
+build_signloop() {
+    need_cmd cc
+    cc -std=c11 -O2 -Wall -o "$T/signloop" "$SCHSM_SOURCE/tests/integration/signloop.c" \
+        $(pkg-config --cflags --libs libcrypto 2>/dev/null || echo -lcrypto) -lpthread ||
+        { echo "FATAL: cannot build signloop"; exit 1; }
+}
+
+# A long-lived signer process (signloop in command mode) that a test drives between card events:
+#   signer_start URI PUBKEY_PEM
+#   signer_expect ok|failed sign            one signature, verified against the current public key
+#   signer_expect refused sign              failed before signing (never a signature that
+#                                           does not verify: that would be the wrong key)
+#   signer_expect ok|failed load PUBKEY_PEM  resolve URI again in the same process
+# Its stderr is in $T/signer.err, each command's number is $SIGNER_SEQ.
+signer_start() {
+    [ -x "$T/signloop" ] || build_signloop
+    mkfifo "$T/signer.in"
+    "$T/signloop" "$SCHSM_BUILD/lib" "$1" "$2" - <"$T/signer.in" >"$T/signer.out" 2>"$T/signer.err" &
+    track_pid $!
+    exec 3>"$T/signer.in"
+    SIGNER_SEQ=0
+}
+
+signer_expect() {
+    local want=$1 i got
+    shift
+    SIGNER_SEQ=$((SIGNER_SEQ + 1))
+    echo "$*" >&3
+    for i in $(seq 300); do
+        if [ "$(wc -l <"$T/signer.out")" -ge "$SIGNER_SEQ" ]; then
+            got=$(sed -n "${SIGNER_SEQ}p" "$T/signer.out")
+            echo "command $SIGNER_SEQ ($*): $got"
+            grep "^[a-z]* $SIGNER_SEQ:" "$T/signer.err"
+            if [ "$want" = refused ]; then
+                # Refused by schsm before signing - not signed with some other key.
+                [ "$got" = "failed $SIGNER_SEQ" ] &&
+                    grep -q "^signature $SIGNER_SEQ: signing failed" "$T/signer.err" &&
+                    ! grep -q "^signature $SIGNER_SEQ: does not verify" "$T/signer.err"
+                return
+            fi
+            [ "$got" = "$want $SIGNER_SEQ" ]
+            return
+        fi
+        sleep 0.1
+    done
+    echo "command $SIGNER_SEQ ($*): no answer within 30 s"
+    return 1
 }
 
 # --- checks ---------------------------------------------------------------------------------

@@ -388,5 +388,53 @@ START_TEST(algorithm_list_and_use_counter)
 }
 END_TEST
 
-T_MAIN("sim_key", ec_keygen_attested_and_stored, gakp_errors, ecdsa_all_variants, rsa_sign_decipher,
+/* DERIVE EC KEY: the new key's public point is Q + s*G, computed here from the public key only. */
+START_TEST(derive_ec_key)
+{
+    sim_card *c = t_ready(-1, -1);
+    hsm_bytes req = HSM_BYTES_INIT, sig = HSM_BYTES_INIT;
+    EVP_PKEY *k = gen_key(c, 1, NID_X9_62_prime256v1, 0, &req);
+    uint8_t in[33];
+    in[0] = 0x98;
+    for (int i = 1; i < 33; i++)
+        in[i] = (uint8_t)(i * 3);
+    ck_assert_uint_eq(tx(c, 0x80, 0x76, 0x01, 0x02, in, sizeof(in), 0, NULL), 0x9000);
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    EC_POINT *q = EC_POINT_new(g), *sg = EC_POINT_new(g);
+    uint8_t pub[65];
+    size_t pl = 0;
+    ck_assert_int_eq(EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &pl), 1);
+    ck_assert_int_eq(EC_POINT_oct2point(g, q, pub, pl, NULL), 1);
+    BIGNUM *sc = BN_bin2bn(in + 1, 32, NULL);
+    ck_assert_int_eq(EC_POINT_mul(g, sg, sc, NULL, NULL, NULL), 1);
+    ck_assert_int_eq(EC_POINT_add(g, q, q, sg, NULL), 1);
+    ck_assert_uint_eq(EC_POINT_point2oct(g, q, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof(pub), NULL), 65);
+    EVP_PKEY *want = NULL;
+    ck_assert_int_eq(hsm_cvc_ec_public_key(NID_X9_62_prime256v1, pub, 65, &want), HSM_OK);
+    uint8_t h[32];
+    size_t hl = hash("SHA256", "derived", 7, h);
+    ck_assert_uint_eq(sign(c, 2, 0x70, h, hl, &sig), 0x9000);
+    int dl;
+    unsigned char *der = card_sig_to_der(&sig, 32, &dl);
+    ck_assert_int_eq(verify_raw(want, 0, NULL, h, hl, der, (size_t)dl), 1);
+    ck_assert_int_ne(verify_raw(k, 0, NULL, h, hl, der, (size_t)dl), 1);
+    OPENSSL_free(der);
+    /* errors */
+    ck_assert_uint_eq(tx(c, 0x80, 0x76, 0x01, 0x01, in, sizeof(in), 0, NULL), 0x6A86);
+    ck_assert_uint_eq(tx(c, 0x80, 0x76, 0x09, 0x03, in, sizeof(in), 0, NULL), 0x6A82);
+    in[0] = 0x99;
+    ck_assert_uint_eq(tx(c, 0x80, 0x76, 0x01, 0x03, in, sizeof(in), 0, NULL), 0x6A80);
+    BN_free(sc);
+    EC_POINT_free(q);
+    EC_POINT_free(sg);
+    EC_GROUP_free(g);
+    EVP_PKEY_free(want);
+    EVP_PKEY_free(k);
+    hsm_bytes_free(&req);
+    hsm_bytes_free(&sig);
+    sim_card_free(c);
+}
+END_TEST
+
+T_MAIN("sim_key", derive_ec_key, ec_keygen_attested_and_stored, gakp_errors, ecdsa_all_variants, rsa_sign_decipher,
        ecdh_matches_openssl, algorithm_list_and_use_counter)

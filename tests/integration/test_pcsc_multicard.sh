@@ -1,0 +1,93 @@
+# Several virtual cards in separate vpcd slots (three cards: two slots of the first vpcd reader
+# and one of a second). Each card holds a different key under the same label "k". The card is
+# chosen by reader (URI, provider config, SCHSM_READER), serial or token; an ambiguous choice
+# fails and lists the readers; a key is never taken from the wrong card.
+. "$(dirname "$0")/lib.sh"
+
+need "$TOOL" "$SCHSM_BUILD/lib/schsm.so"
+N=3
+pcsc_start $N
+printf '%s\n' "$PIN" >"$T/pin"
+chmod 600 "$T/pin"
+Q="?pin-source=file:$T/pin"
+printf 'which card signed this?\n' >"$T/data"
+
+pct() {   # percent-encodes a reader name for a URI
+    printf '%s' "$1" | od -An -tx1 -v | tr -d '\n' | sed 's/ \(..\)/%\1/g'
+}
+
+declare -a RD SER
+for i in $(seq 0 $((N - 1))); do
+    RD[$i]=$(reader_name "$i")
+    check "init-$i" "$TOOL" --reader "${RD[$i]}" init --so-pin "$SO_PIN" --pin "$PIN" --label "tok$i" --yes
+    check "keygen-$i" "$TOOL" --reader "${RD[$i]}" --pin "$PIN" keygen --type ec:prime256v1 --label k
+    check "pub-$i" "$TOOL" --reader "${RD[$i]}" export-pubkey --label k --out "$T/pub$i.pem"
+    check "info-$i" "$TOOL" --reader "${RD[$i]}" info --json
+    SER[$i]=$(sed -n 's/.*"serial": *"\([^"]*\)".*/\1/p' "$T/info-$i.log")
+done
+check serials-differ test "${SER[0]}" != "${SER[1]}" -a "${SER[1]}" != "${SER[2]}"
+
+# sign_on NAME CARD URI [env...]: signs with URI and checks the signature is CARD's key's.
+sign_on() {
+    local name=$1 card=$2 uri=$3
+    shift 3
+    # shellcheck disable=SC2086
+    check "$name" env "$@" openssl dgst -sha256 $PROV -sign "$uri" -out "$T/$name.sig" "$T/data" &&
+        check "$name-is-card$card" openssl dgst -sha256 -verify "$T/pub$card.pem" \
+            -signature "$T/$name.sig" "$T/data"
+}
+
+sign_on by-reader-uri 1 "schsm:reader=$(pct "${RD[1]}");object=k;type=private$Q"
+sign_on by-reader-uri-2 2 "schsm:reader=$(pct "${RD[2]}");object=k;type=private$Q"
+sign_on by-env 2 "schsm:object=k;type=private$Q" SCHSM_READER="PCD B 00 00"
+sign_on by-env-0 0 "schsm:object=k;type=private$Q" SCHSM_READER="${RD[0]}"
+sign_on by-serial 1 "schsm:serial=${SER[1]};object=k;type=private$Q"
+sign_on by-serial-2 2 "schsm:serial=${SER[2]};object=k;type=private$Q"
+sign_on by-token 2 "schsm:token=tok2;object=k;type=private$Q"
+sign_on by-token-0 0 "schsm:token=tok0;object=k;type=private$Q"
+
+cat >"$T/openssl.cnf" <<EOC
+openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+[provider_sect]
+default = default_sect
+schsm = schsm_sect
+[default_sect]
+activate = 1
+[schsm_sect]
+module = $SCHSM_BUILD/lib/schsm.so
+reader = ${RD[1]}
+activate = 1
+EOC
+check by-config env OPENSSL_CONF="$T/openssl.cnf" openssl dgst -sha256 \
+    -sign "schsm:object=k;type=private$Q" -out "$T/by-config.sig" "$T/data"
+check by-config-is-card1 openssl dgst -sha256 -verify "$T/pub1.pem" -signature "$T/by-config.sig" "$T/data"
+# The URI's reader comes before the configuration's.
+check uri-over-config env OPENSSL_CONF="$T/openssl.cnf" openssl dgst -sha256 \
+    -sign "schsm:reader=$(pct "${RD[2]}");object=k;type=private$Q" -out "$T/uri-over-config.sig" "$T/data"
+check uri-over-config-is-card2 openssl dgst -sha256 -verify "$T/pub2.pem" \
+    -signature "$T/uri-over-config.sig" "$T/data"
+
+# Ambiguous: a reader substring that matches every card fails and names the readers.
+check_fail ambiguous env SCHSM_READER="Virtual PCD" openssl dgst -sha256 $PROV \
+    -sign "schsm:object=k;type=private$Q" -out "$T/amb.sig" "$T/data"
+check_log_has ambiguous 'Virtual PCD 00 00'
+check_log_has ambiguous 'Virtual PCD B 00 00'
+check_fail ambiguous-tool env SCHSM_READER="Virtual PCD" "$TOOL" list
+check_log_has ambiguous-tool 'Virtual PCD 00 01'
+
+# Never the wrong card: a serial/token that contradicts the chosen reader fails.
+check_fail serial-contradicts-reader openssl dgst -sha256 $PROV \
+    -sign "schsm:reader=$(pct "${RD[0]}");serial=${SER[1]};object=k;type=private$Q" \
+    -out "$T/wrong.sig" "$T/data"
+check_fail token-contradicts-serial openssl dgst -sha256 $PROV \
+    -sign "schsm:serial=${SER[0]};token=tok1;object=k;type=private$Q" -out "$T/wrong2.sig" "$T/data"
+check_fail unknown-serial openssl dgst -sha256 $PROV \
+    -sign "schsm:serial=DENK0000000;object=k;type=private$Q" -out "$T/wrong3.sig" "$T/data"
+
+# Each reader lists its own card only.
+check list-1 "$TOOL" --reader "${RD[1]}" info --json
+check_log_has list-1 "\"serial\": *\"${SER[1]}\""
+
+finish
