@@ -173,21 +173,23 @@ int hsm_pwd_share_format(const hsm_pwd_share *s, char *out, size_t cap)
     return n > 0 && (size_t)n < cap ? HSM_OK : HSM_E_ARGS;
 }
 
-/* Hex of at most 8 bytes (':' and ' ' separators allowed) into v. */
+/* Up to 16 hex digits (':' and ' ' separators ignored, odd counts allowed as typed) into v. */
 static int parse_hex64(const char *s, uint64_t *v)
 {
-    hsm_bytes b = HSM_BYTES_INIT;
-    int rc = hsm_hex_decode(s, &b);
-    if (rc == HSM_OK && (b.len == 0 || b.len > 8))
-        rc = HSM_E_PARSE;
-    if (rc == HSM_OK) {
-        uint64_t x = 0;
-        for (size_t i = 0; i < b.len; i++)
-            x = x << 8 | b.data[i];
-        *v = x;
+    uint64_t x = 0;
+    int digits = 0;
+    for (; *s != '\0'; s++) {
+        if (*s == ':' || *s == ' ')
+            continue;
+        if (!isxdigit((unsigned char)*s) || ++digits > 16)
+            return HSM_E_PARSE;
+        int d = isdigit((unsigned char)*s) ? *s - '0' : (tolower((unsigned char)*s) - 'a' + 10);
+        x = x << 4 | (uint64_t)d;
     }
-    hsm_bytes_free(&b);
-    return rc == HSM_OK ? HSM_OK : HSM_E_PARSE;
+    if (digits == 0)
+        return HSM_E_PARSE;
+    *v = x;
+    return HSM_OK;
 }
 
 /* Copies one line into buf without surrounding blanks; returns its length or -1 when too long. */

@@ -79,6 +79,7 @@ int sim_card_dump(const sim_card *cc, hsm_bytes *out)
     outf(out, "files (%zu):\n", c->nfiles);
     for (size_t i = 0; i < c->nfiles; i++)
         outf(out, "  %04X  %5zu bytes\n", c->files[i].fid, c->files[i].data.len);
+    outf(out, "verified CV keys: %zu\n", c->npubkeys);
     outf(out, "key domains (%zu):\n", c->ndomains);
     for (size_t i = 0; i < c->ndomains; i++) {
         const sim_domain *d = &c->dom[i];
@@ -89,8 +90,13 @@ int sim_card_dump(const sim_card *cc, hsm_bytes *out)
         uint8_t kcv[8] = { 0 };
         if (d->kek_set)
             sim_dkek_kcv(d->kek, kcv);
-        outf(out, "  %zu  DKEK, %u shares, %u missing, KCV %02X%02X%02X%02X%02X%02X%02X%02X\n", i, d->total,
-             d->missing, kcv[0], kcv[1], kcv[2], kcv[3], kcv[4], kcv[5], kcv[6], kcv[7]);
+        if (d->state == SIM_DOM_XKEK)
+            outf(out, "  %zu  XKEK, %s, KCV %02X%02X%02X%02X%02X%02X%02X%02X\n", i,
+                 d->kek_set ? "agreed" : "not yet derived", kcv[0], kcv[1], kcv[2], kcv[3], kcv[4], kcv[5], kcv[6],
+                 kcv[7]);
+        else
+            outf(out, "  %zu  DKEK, %u shares, %u missing, KCV %02X%02X%02X%02X%02X%02X%02X%02X\n", i, d->total,
+                 d->missing, kcv[0], kcv[1], kcv[2], kcv[3], kcv[4], kcv[5], kcv[6], kcv[7]);
     }
     return out->oom ? HSM_E_MEM : HSM_OK;
 }

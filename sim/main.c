@@ -29,8 +29,13 @@ static void usage(FILE *f)
 
 static const char *why(int rc)
 {
+    static char buf[256];
     if (rc == HSM_E_PARSE)
         return "the file is damaged or is not a schsm-sim state file (it was left untouched)";
+    if (rc == HSM_E_COMM) {
+        snprintf(buf, sizeof(buf), "cannot create, read or write the state file or its .lock (%s)", strerror(errno));
+        return buf;
+    }
     return hsm_rv_text(rc);
 }
 
@@ -73,6 +78,7 @@ int main(int argc, char **argv)
     if (vpcd)
         return sim_vpcd_run(state, port);
     sim_store *s = NULL;
+    errno = 0;
     int rc = sim_store_open(state, &s);
     if (rc != HSM_OK) {
         fprintf(stderr, "schsm-sim: %s: %s\n", state, why(rc));

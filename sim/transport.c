@@ -131,12 +131,14 @@ int sim_transport_open(const char *path, hsm_transport **out, char *why, size_t 
     sim_tr *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return HSM_E_MEM;
+    errno = 0;
     int rc = sim_store_open(path, &t->store);
     if (rc != HSM_OK) {
         if (why != NULL && why_len > 0)
-            snprintf(why, why_len, "%s: %s", path,
+            snprintf(why, why_len, "%s: %s%s%s", path,
                      rc == HSM_E_PARSE ? "virtual card state file is damaged or not a schsm-sim state file"
-                                       : "cannot open or create the virtual card state file");
+                                       : "cannot open or create the virtual card state file (",
+                     rc == HSM_E_PARSE ? "" : strerror(errno), rc == HSM_E_PARSE ? "" : ")");
         free(t);
         return rc == HSM_E_PARSE ? HSM_E_COMM : rc;
     }

@@ -364,6 +364,12 @@ static void print_status(uint8_t dom, const hsm_dkek_status *st)
 {
     char kcv[17];
     hex_into(kcv, st->kcv, 8);
+    if (st->total == 0) {
+        /* init --dkek-shares 0: the card made the DKEK itself; no other card can share it */
+        printf("Key domain %u: random DKEK made by the card (keys can be restored only into this card)\nKCV: %s\n",
+               dom, kcv);
+        return;
+    }
     printf("Key domain %u: DKEK of %u share%s, %u missing\n", dom, st->total, st->total == 1 ? "" : "s",
            st->missing);
     if (st->missing)
@@ -500,6 +506,12 @@ static int run_status(tool_ctx *ctx, tool_args *a)
                 tool_json_int(&j, st.missing);
                 tool_json_key(&j, "kcv");
                 tool_json_string(&j, kcv);
+                if (st.extra_len > 0) {
+                    char *uid = hsm_hex_encode(st.extra, st.extra_len);
+                    tool_json_key(&j, "uid");
+                    tool_json_string(&j, uid);
+                    free(uid);
+                }
                 tool_json_key(&j, "complete");
                 tool_json_bool(&j, st.total == 0xFF ? strcmp(kcv, "0000000000000000") != 0 : st.missing == 0);
             }
@@ -507,7 +519,9 @@ static int run_status(tool_ctx *ctx, tool_args *a)
         } else if (empty) {
             printf("Key domain %d: empty\n", d);
         } else if (st.total == 0xFF) {
-            printf("Key domain %d: XKEK, KCV %s\n", d, kcv);
+            char *uid = hsm_hex_encode(st.extra, st.extra_len);
+            printf("Key domain %d: XKEK, KCV %s%s%s\n", d, kcv, uid && *uid ? ", group UID " : "", uid ? uid : "");
+            free(uid);
         } else {
             print_status((uint8_t)d, &st);
         }
@@ -754,7 +768,7 @@ static int run_unwrap(tool_ctx *ctx, tool_args *a)
     if (rc == TOOL_OK) {
         ref = free_ref(c);
         if (ref < 0)
-            rc = tool_card_fail(ctx, c, HSM_E_SW, 0x58, "cannot list the card's files");
+            rc = tool_error(ctx, TOOL_FAIL, "cannot list the card's files to find a free key reference; retry");
         else if (ref == 0)
             rc = tool_error(ctx, TOOL_FAIL, "no free key reference left (255 keys): delete keys you no longer need");
     }
@@ -869,6 +883,11 @@ const tool_cmd tool_cmd_dkek_status = {
     "dkek-status", "[--json]", "show the DKEK of each key domain: shares, missing shares, KCV",
     "No PIN is needed. The KCV (first 8 bytes of SHA-256 of the DKEK) is the same on every card\n"
     "holding the same DKEK.",
+    status_opts, run_status,
+};
+const tool_cmd tool_cmd_key_domains = {
+    "key-domains", "[--json]", "list the key domains (DKEK and XKEK) with their KCVs",
+    "The same listing as dkek-status; XKEK domains also show the group's UID. No PIN is needed.",
     status_opts, run_status,
 };
 const tool_cmd tool_cmd_wrap_key = {

@@ -10,6 +10,7 @@
 extern const tool_cmd tool_cmd_create_dkek_share;
 extern const tool_cmd tool_cmd_import_dkek_share;
 extern const tool_cmd tool_cmd_dkek_status;
+extern const tool_cmd tool_cmd_key_domains;
 extern const tool_cmd tool_cmd_wrap_key;
 extern const tool_cmd tool_cmd_unwrap_key;
 
@@ -28,6 +29,7 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_create_dkek_share,
     &tool_cmd_import_dkek_share,
     &tool_cmd_dkek_status,
+    &tool_cmd_key_domains,
     &tool_cmd_wrap_key,
     &tool_cmd_unwrap_key,
 };

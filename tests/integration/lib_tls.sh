@@ -33,9 +33,9 @@ need_tls() {
 # Runs a server binary under the ASan runtime when scripts/test.sh --sanitize asks for it.
 tls_env() {
     if [ -n "${SCHSM_ASAN_PRELOAD:-}" ]; then
-        env LD_PRELOAD="$SCHSM_ASAN_PRELOAD" ASAN_OPTIONS=detect_leaks=0 "$@"
+        exec env LD_PRELOAD="$SCHSM_ASAN_PRELOAD" ASAN_OPTIONS=detect_leaks=0 "$@"
     else
-        "$@"
+        exec "$@"
     fi
 }
 
@@ -152,7 +152,7 @@ env SCHSM_DEBUG;
 env SCHSM_DEBUG_FILE;
 events { worker_connections 64; }
 http {
-    log_format w '\$pid \$ssl_protocol \$ssl_cipher \$status';
+    log_format w '\$pid \$ssl_protocol \$ssl_cipher \$status client:\$ssl_client_verify';
     access_log $d/access.log w;
     client_body_temp_path $d/body;
     proxy_temp_path $d/proxy;
@@ -174,7 +174,7 @@ http {
 }
 CONF
     OPENSSL_CONF=$cnf SCHSM_DEBUG=apdu SCHSM_DEBUG_FILE=$TLS_TRACE \
-        tls_env nginx -p "$d" -c "$d/nginx.conf" -g 'daemon off;' </dev/null >"$d/stdout.log" 2>&1 &
+        tls_env setsid nginx -p "$d" -c "$d/nginx.conf" -g 'daemon off;' </dev/null >"$d/stdout.log" 2>&1 &
     NGINX_PID=$!
     if ! wait_port "$TLS_PORT" "$NGINX_PID"; then
         echo "nginx did not start:"
@@ -229,7 +229,7 @@ frontend fe
     http-request return status 200 content-type text/plain string "hello from haproxy"
 CONF
     OPENSSL_CONF=$cnf SCHSM_DEBUG=apdu SCHSM_DEBUG_FILE=$TLS_TRACE \
-        tls_env haproxy -W -f "$d/haproxy.cfg" </dev/null >"$d/stdout.log" 2>&1 &
+        tls_env setsid haproxy -W -f "$d/haproxy.cfg" </dev/null >"$d/stdout.log" 2>&1 &
     HAPROXY_PID=$!
     if ! wait_port "$TLS_PORT" "$HAPROXY_PID"; then
         echo "haproxy did not start:"
@@ -257,7 +257,7 @@ s_server_start() {
     TLS_TRACE="$d/apdu.trace"
     : >"$TLS_TRACE"
     OPENSSL_CONF=$cnf SCHSM_DEBUG=apdu SCHSM_DEBUG_FILE=$TLS_TRACE \
-        tls_env openssl s_server -accept "127.0.0.1:$TLS_PORT" -www -no_ticket -no_cache "$@" \
+        tls_env setsid openssl s_server -accept "127.0.0.1:$TLS_PORT" -www -no_ticket -no_cache "$@" \
         </dev/null >"$d/stdout.log" 2>&1 &
     S_SERVER_PID=$!
     if ! wait_port "$TLS_PORT" "$S_SERVER_PID"; then
@@ -284,22 +284,22 @@ tls_sclient() {
     local port=$1 proto=$2
     shift 2
     printf 'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n' |
-        OPENSSL_CONF=/dev/null timeout 20 openssl s_client -connect "127.0.0.1:$port" -servername localhost \
+        OPENSSL_CONF=${TLS_CLIENT_CNF:-/dev/null} timeout 20 openssl s_client -connect "127.0.0.1:$port" -servername localhost \
             -"$proto" -verify_return_error -CAfile "$T/ca.pem" -no_ticket -brief -ign_eof "$@" 2>&1
 }
 
 tls_curl() {
     local port=$1 proto=$2 v
     [ "$proto" = tls1_3 ] && v="--tlsv1.3 --tls-max 1.3" || v="--tlsv1.2 --tls-max 1.2"
-    OPENSSL_CONF=/dev/null timeout 20 curl -sS --no-sessionid $v --cacert "$T/ca.pem" \
-        --resolve "localhost:$port:127.0.0.1" "https://localhost:$port/" 2>&1
+    OPENSSL_CONF=/dev/null timeout 20 curl -sS --no-sessionid $v --cacert "$T/ca.pem" -o /dev/null \
+        -w 'HTTP %{http_code}\n' --resolve "localhost:$port:127.0.0.1" "https://localhost:$port/" 2>&1
 }
 
 apdus() { grep -c '^apdu>' "$1" 2>/dev/null || true; }
 
 # tls_run NAME PORT N PROTO [s_client args]: N handshakes, even ones s_client, odd ones curl, each
 # checked (verification and an HTTP 200 answer). Records the APDUs of each handshake (from the
-# server's trace) in $T/NAME.apdus ("i client apdus"), and adds a summary line. Passes when all
+# server's trace; SCLIENT_ONLY=1: s_client only, e.g. for client keys) in $T/NAME.apdus ("i client apdus"), and adds a summary line. Passes when all
 # handshakes succeed. SIGALG (optional) is a pattern the s_client "Peer signature type" must match.
 tls_run() {
     local name=$1 port=$2 n=$3 proto=$4
@@ -308,12 +308,12 @@ tls_run() {
     : >"$T/$name.apdus"
     for i in $(seq 0 $((n - 1))); do
         before=$(apdus "$TLS_TRACE")
-        if [ $((i % 2)) = 0 ]; then
+        if [ $((i % 2)) = 0 ] || [ -n "${SCLIENT_ONLY:-}" ]; then
             tool=s_client
             out=$(tls_sclient "$port" "$proto" "$@")
             if printf '%s' "$out" | grep -q '^Verification: OK' &&
                printf '%s' "$out" | grep -q 'HTTP/1\.[01] 200' &&
-               { [ -z "${SIGALG:-}" ] || printf '%s' "$out" | grep -Eq "Peer signature type: ($SIGALG)\$"; }; then
+               { [ -z "${SIGALG:-}" ] || printf '%s' "$out" | grep -Eq "^(Peer )?[Ss]ignature type: ($SIGALG)\$"; }; then
                 ok=$((ok + 1))
             else
                 echo "handshake $i (s_client) failed:"; printf '%s\n' "$out" | tail -n 8 | sed 's/^/     | /'
@@ -321,7 +321,7 @@ tls_run() {
         else
             tool=curl
             out=$(tls_curl "$port" "$proto")
-            if printf '%s' "$out" | grep -q '^hello'; then
+            if printf '%s' "$out" | grep -q '^HTTP 200$'; then
                 ok=$((ok + 1))
             else
                 echo "handshake $i (curl) failed:"; printf '%s\n' "$out" | tail -n 5 | sed 's/^/     | /'
@@ -350,6 +350,23 @@ tls_steady_is_one() {
     local name=$1 skip=${2:-1}
     awk -v skip="$skip" 'NR > skip && $3 != 1 { bad++; print "handshake " $1 " (" $2 ") cost " $3 " APDUs" }
         END { exit bad > 0 }' "$T/$name.apdus"
+}
+
+# check_worker_costs NAME DIR MAXFIRST (nginx): from the access log of the tls_run NAME (one request
+# per handshake, clients one after another, so line i is handshake i): each worker's first
+# handshake costs at most MAXFIRST APDUs, every other one exactly 1. Adds a summary line.
+check_worker_costs() {   # NAME DIR MAXFIRST
+    local name=$1 d=$2 max=$3 out rc
+    out=$(paste -d' ' <(awk '{print $1}' "$d/access.log") "$T/$name.apdus" |
+        awk -v max="$max" '{ pid = $1; c = $4
+               if (!(pid in seen)) { seen[pid] = 1; w++; firsts = firsts " " c
+                                     if (c > max) { bad++; print "worker " pid " first handshake: " c " APDUs" } }
+               else if (c != 1) { bad++; print "handshake " $2 " (worker " pid "): " c " APDUs" } }
+             END { print w " workers served; first handshake per worker:" firsts " APDUs; all others 1"; exit bad > 0 }')
+    rc=$?
+    echo "$out"
+    TLS_SUMMARY+=("$(printf '%-44s %s' "$name" "$(echo "$out" | tail -n 1)")")
+    return $rc
 }
 
 tls_report() {

@@ -199,7 +199,8 @@ START_TEST(key_domains)
     ck_assert_int_eq(hsm_cvc_build_gakp(&p, &d), HSM_OK);
     ck_assert_uint_eq(tx_ex(c, 0x00, 0x46, 0x04, 0x00, d.data, d.len, 65536, 1, &st), 0x9000);
     ck_assert_uint_eq(tx(c, 0x80, 0x52, 0x03, 2, NULL, 0, 256, &st), 0x6A89);
-    ck_assert_uint_eq(tx(c, 0x80, 0x52, 0x02, 2, NULL, 0, 256, &st), 0x6A81);
+    ck_assert_uint_eq(tx(c, 0x80, 0x52, 0x02, 2, "x", 1, 256, &st), 0x6A89);   /* XKEK into a used slot */
+    ck_assert_uint_eq(tx(c, 0x80, 0x52, 0x02, 1, "x", 1, 256, &st), 0x6A80);   /* not a membership */
     ck_assert_uint_eq(tx(c, 0x80, 0x52, 0x05, 2, NULL, 0, 256, &st), 0x6A86);
     /* managing domains needs the PIN */
     t_select(c);
