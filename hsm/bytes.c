@@ -88,7 +88,7 @@ void hsm_bytes_free(hsm_bytes *b)
     b->oom = 0;
 }
 
-static int hexval(int c)
+int hsm_hexval(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -106,7 +106,7 @@ int hsm_hex_decode(const char *hex, hsm_bytes *out)
     for (const char *s = hex; *s != '\0'; s++) {
         if (*s == ':' || *s == ' ')
             continue;
-        int v = hexval((unsigned char)*s);
+        int v = hsm_hexval((unsigned char)*s);
         if (v < 0)
             return HSM_E_ARGS;
         if (hi < 0) {

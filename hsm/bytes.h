@@ -25,6 +25,7 @@ void hsm_bytes_clear(hsm_bytes *b);                 /* cleanse, keep allocation 
 void hsm_bytes_free(hsm_bytes *b);                  /* cleanse and release */
 
 /* Hex helpers used by tools and tests; hsm_hex_decode accepts ':' and ' ' separators. */
+int hsm_hexval(int c);                              /* value of one hex digit, -1 if none */
 int hsm_hex_decode(const char *hex, hsm_bytes *out);
 char *hsm_hex_encode(const uint8_t *p, size_t n);   /* lowercase, malloc'd */
 

@@ -181,9 +181,9 @@ static int parse_hex64(const char *s, uint64_t *v)
     for (; *s != '\0'; s++) {
         if (*s == ':' || *s == ' ')
             continue;
-        if (!isxdigit((unsigned char)*s) || ++digits > 16)
+        int d = hsm_hexval((unsigned char)*s);
+        if (d < 0 || ++digits > 16)
             return HSM_E_PARSE;
-        int d = isdigit((unsigned char)*s) ? *s - '0' : (tolower((unsigned char)*s) - 'a' + 10);
         x = x << 4 | (uint64_t)d;
     }
     if (digits == 0)

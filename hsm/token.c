@@ -31,6 +31,7 @@ int hsm_token_new(const char *reader_spec, hsm_open_fn open, hsm_token **out)
     }
     pthread_mutex_init(&t->mu, NULL);
     t->open = open;
+    t->idgen = 1;
     tok_fork_register();
     t->pid = getpid();
     t->gen = tok_fork_gen();
@@ -46,6 +47,7 @@ void hsm_token_free(hsm_token *t)
     tok_forget(t);
     for (size_t i = 0; i < 256; i++)
         hsm_bytes_free(&t->ce[i].data);
+    tok_free_witnesses(t);
     hsm_bytes_free(&t->fids);
     tok_pin_clear(t);
     OPENSSL_cleanse(t->failed, sizeof(t->failed));
@@ -96,6 +98,8 @@ void tok_forget_dir(hsm_token *t)
     for (size_t i = 0; i < 256; i++) {
         t->ce[i].valid = 0;
         hsm_bytes_clear(&t->ce[i].data);
+        EVP_PKEY_free(t->ce[i].pk);
+        t->ce[i].pk = NULL;
     }
 }
 
@@ -107,6 +111,8 @@ void tok_forget(hsm_token *t)
     t->serial_valid = 0;
     t->info_valid = 0;
     tok_forget_dir(t);
+    /* Whatever made us forget may have changed the card: handles looked up before re-validate. */
+    t->idgen++;
 }
 
 /* Message for a transport-level failure. */
@@ -314,6 +320,49 @@ int hsm_token_serial(hsm_token *t, char *serial, size_t cap)
         snprintf(serial, cap, "%s", t->serial);
     tok_leave(t);
     return rc;
+}
+
+int hsm_token_identity(hsm_token *t, char *serial, size_t serial_cap, char *label, size_t label_cap)
+{
+    if (t == NULL || serial == NULL || serial_cap == 0 || (label != NULL && label_cap == 0))
+        return HSM_E_ARGS;
+    int rc = tok_enter(t);
+    if (rc != HSM_OK)
+        return rc;
+    if (!t->serial_valid || (label != NULL && !t->info_valid)) {
+        rc = tok_select(t);
+        if (rc == HSM_OK && label != NULL)
+            read_identity(t);
+        else if (rc == HSM_OK)
+            read_serial(t);
+    }
+    if (rc == HSM_OK) {
+        snprintf(serial, serial_cap, "%s", t->serial);
+        if (label != NULL)
+            snprintf(label, label_cap, "%s", t->label);
+    }
+    tok_leave(t);
+    return rc;
+}
+
+void hsm_token_snapshot_begin(hsm_token *t)
+{
+    if (t == NULL)
+        return;
+    pthread_mutex_lock(&t->mu);
+    if (t->snapshot++ == 0)
+        t->snap_read = 0;
+    pthread_mutex_unlock(&t->mu);
+}
+
+void hsm_token_snapshot_end(hsm_token *t)
+{
+    if (t == NULL)
+        return;
+    pthread_mutex_lock(&t->mu);
+    if (t->snapshot > 0 && --t->snapshot == 0)
+        t->snap_read = 0;
+    pthread_mutex_unlock(&t->mu);
 }
 
 hsm_card *hsm_token_lock(hsm_token *t)

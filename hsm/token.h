@@ -72,6 +72,10 @@ typedef struct {
     size_t id_len;
     unsigned bits;                  /* RSA modulus / EC field size */
     int has_cert_file;              /* EF CEnn exists */
+    /* The token's identity generation when this handle was looked up. It changes on every reset,
+     * removal, insertion, foreign use (6982 after our login) and every change a directory re-read
+     * shows; a handle from an older generation is re-validated before its next use. */
+    unsigned long gen;
 } hsm_key;
 
 typedef struct {
@@ -81,7 +85,20 @@ typedef struct {
     size_t id_len;
 } hsm_cert_ref;
 
-/* Key directory (cached; costs ENUMERATE + one read per C4nn on first use). Returns an array
+/* Lookups (list_keys, list_certs, find_key) never trust an old directory: each re-reads it
+ * (ENUMERATE + one read per C4nn), unless it was read inside the current snapshot. A snapshot
+ * groups the lookups of one logical operation (one store open listing keys and certificates) so
+ * that they share one read. Nested begin/end pairs count; private-key operations are not lookups
+ * and keep using the directory as long as nothing suggests a change. */
+void hsm_token_snapshot_begin(hsm_token *t);
+void hsm_token_snapshot_end(hsm_token *t);
+
+/* The card's identity without any PIN-status query: serial (as in hsm_token_serial) and, when label
+ * is not NULL, the token label (EF 2F03). Cached until the next reset, removal or foreign use.
+ * Fails (HSM_E_NO_CARD, HSM_E_SW ...) when the reader holds no SmartCard-HSM. */
+int hsm_token_identity(hsm_token *t, char *serial, size_t serial_cap, char *label, size_t label_cap);
+
+/* Key directory (costs ENUMERATE + one read per C4nn). Returns an array
  * the caller frees with free(). Keys without a C4nn are listed with an empty label and their
  * key reference as ID, as OpenSC would not show them but a user must be able to see them. */
 int hsm_token_list_keys(hsm_token *t, hsm_key **keys, size_t *n);
@@ -129,6 +146,17 @@ int hsm_token_ensure_login(hsm_token *t, hsm_pin_fn get_pin, void *arg);
  * same key after a reset or foreign use, retry once after 6982 when a login that worked before
  * can be repeated. */
 int hsm_token_sign(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *in, size_t len, hsm_bytes *out);
+/* hsm_token_sign for a handle whose public key is known (pub, in hsm_libctx(); NULL = not known).
+ *  - A handle from an older identity generation (see hsm_key.gen) is re-validated first: its C4nn
+ *    must still match, and its public key must equal the one in CEnn/CBnn (pub given), or a
+ *    signature it made before must verify with that one (pub not known). Otherwise
+ *    HSM_E_NOT_FOUND: "the key on the card changed (card swapped or key replaced); load it again".
+ *  - With pub, every signature of HSM_ALG_ECDSA (DER) and HSM_ALG_RSA_RAW is verified on the host
+ *    before it is returned (no APDU). One that does not verify is never returned: the token
+ *    treats it as a card change, re-reads and re-validates the key (HSM_E_NOT_FOUND as above),
+ *    and fails with HSM_E_CRYPTO when the key is unchanged and the card signs wrongly again. */
+int hsm_token_sign_checked(hsm_token *t, const hsm_key *k, EVP_PKEY *pub, uint8_t alg, const uint8_t *in,
+                           size_t len, hsm_bytes *out);
 int hsm_token_decipher(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *in, size_t len, hsm_bytes *out);
 
 typedef struct {

@@ -1,10 +1,12 @@
-/* Key directory cache: ENUMERATE plus one READ BINARY per C4nn, kept until anything
- * suggests the card changed. CEnn is read only when a public key or certificate is asked for. */
+/* Key directory: ENUMERATE plus one READ BINARY per C4nn. Lookups re-read it (once per snapshot);
+ * private-key operations keep using it until anything suggests the card changed. CEnn is read only
+ * when a public key or certificate is asked for, or a handle must be re-validated. */
 #include "hsm/token_int.h"
 #include "hsm/crypto.h"
 #include "hsm/cvc.h"
 #include "hsm/rv.h"
 #include "hsm/sw.h"
+#include "hsm/trace.h"
 
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -113,6 +115,51 @@ int tok_check_key(hsm_token *t, const hsm_key *k)
     return HSM_OK;
 }
 
+static int same_dir(const hsm_token *t, const hsm_bytes *fids, const hsm_key *keys, size_t n)
+{
+    if (fids->len != t->fids.len || memcmp(fids->data, t->fids.data, fids->len) != 0 || n != t->nkeys)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!same_key(&keys[i], &t->keys[i]) || keys[i].bits != t->keys[i].bits ||
+            keys[i].has_cert_file != t->keys[i].has_cert_file)
+            return 0;
+    return 1;
+}
+
+int tok_lookup_dir(hsm_token *t)
+{
+    if (t->snapshot > 0 && t->snap_read && t->dir_valid)
+        return HSM_OK;
+    int had = t->dir_valid;
+    hsm_bytes old = HSM_BYTES_INIT;
+    hsm_key *keys = NULL;
+    size_t n = 0;
+    if (had) {
+        keys = malloc((t->nkeys ? t->nkeys : 1) * sizeof(*keys));
+        if (keys == NULL || hsm_bytes_set(&old, t->fids.data, t->fids.len) != HSM_OK) {
+            free(keys);
+            hsm_bytes_free(&old);
+            tok_err(t, "out of memory");
+            return HSM_E_MEM;
+        }
+        n = t->nkeys;
+        memcpy(keys, t->keys, n * sizeof(*keys));
+    }
+    tok_forget_dir(t);
+    int rc = tok_load_dir(t);
+    if (rc == HSM_OK && had && !same_dir(t, &old, keys, n)) {
+        /* Someone else changed the key set (or re-initialised the card) without us noticing any
+         * event: handles looked up before must prove themselves before their next use. */
+        hsm_log("the card's key directory changed since it was last read");
+        t->idgen++;
+    }
+    if (rc == HSM_OK && t->snapshot > 0)
+        t->snap_read = 1;
+    free(keys);
+    hsm_bytes_free(&old);
+    return rc;
+}
+
 int tok_read_ce(hsm_token *t, uint8_t ref, const hsm_bytes **out)
 {
     struct tok_ce *ce = &t->ce[ref];
@@ -141,6 +188,23 @@ int tok_read_ce(hsm_token *t, uint8_t ref, const hsm_bytes **out)
     return HSM_OK;
 }
 
+static int pub_from_blob(hsm_token *t, const hsm_bytes *b, EVP_PKEY **out);
+
+int tok_ce_pub(hsm_token *t, uint8_t ref, EVP_PKEY **out)
+{
+    struct tok_ce *ce = &t->ce[ref];
+    if (ce->pk == NULL) {
+        const hsm_bytes *blob;
+        int rc = tok_read_ce(t, ref, &blob);
+        if (rc == HSM_OK)
+            rc = pub_from_blob(t, blob, &ce->pk);
+        if (rc != HSM_OK)
+            return rc;
+    }
+    *out = ce->pk;
+    return HSM_OK;
+}
+
 int hsm_token_list_keys(hsm_token *t, hsm_key **keys, size_t *n)
 {
     if (t == NULL || keys == NULL || n == NULL)
@@ -150,7 +214,7 @@ int hsm_token_list_keys(hsm_token *t, hsm_key **keys, size_t *n)
     int rc = tok_enter(t);
     if (rc != HSM_OK)
         return rc;
-    rc = tok_load_dir(t);
+    rc = tok_lookup_dir(t);
     if (rc == HSM_OK && t->nkeys > 0) {
         *keys = malloc(t->nkeys * sizeof(hsm_key));
         if (*keys == NULL) {
@@ -158,6 +222,8 @@ int hsm_token_list_keys(hsm_token *t, hsm_key **keys, size_t *n)
         } else {
             memcpy(*keys, t->keys, t->nkeys * sizeof(hsm_key));
             *n = t->nkeys;
+            for (size_t i = 0; i < *n; i++)
+                (*keys)[i].gen = t->idgen;
         }
     }
     tok_leave(t);
@@ -183,7 +249,7 @@ int hsm_token_list_certs(hsm_token *t, hsm_cert_ref **certs, size_t *n)
     int rc = tok_enter(t);
     if (rc != HSM_OK)
         return rc;
-    rc = tok_load_dir(t);
+    rc = tok_lookup_dir(t);
     for (size_t i = 0; rc == HSM_OK && i < t->nkeys; i++) {
         const hsm_key *k = &t->keys[i];
         const hsm_bytes *ce;
@@ -255,7 +321,7 @@ int hsm_token_find_key(hsm_token *t, const char *label, const uint8_t *id, size_
     int rc = tok_enter(t);
     if (rc != HSM_OK)
         return rc;
-    rc = tok_load_dir(t);
+    rc = tok_lookup_dir(t);
     if (rc != HSM_OK)
         goto out;
     size_t hits = 0;
@@ -276,6 +342,7 @@ int hsm_token_find_key(hsm_token *t, const char *label, const uint8_t *id, size_
     }
     if (hits == 1) {
         *out = *found;
+        out->gen = t->idgen;
     } else if (hits == 0) {
         char all[400] = "";
         for (size_t i = 0; i < t->nkeys; i++) {
@@ -333,12 +400,17 @@ int hsm_token_public_key(hsm_token *t, const hsm_key *k, EVP_PKEY **out)
     int rc = tok_enter(t);
     if (rc != HSM_OK)
         return rc;
-    const hsm_bytes *ce;
-    rc = tok_check_key(t, k);
+    EVP_PKEY *pk = NULL;
+    rc = tok_check_handle(t, k, NULL);
     if (rc == HSM_OK)
-        rc = tok_read_ce(t, k->key_ref, &ce);
-    if (rc == HSM_OK)
-        rc = pub_from_blob(t, ce, out);
+        rc = tok_ce_pub(t, k->key_ref, &pk);
+    if (rc == HSM_OK) {
+        *out = pk;
+        if (!EVP_PKEY_up_ref(pk)) {
+            *out = NULL;
+            rc = HSM_E_MEM;
+        }
+    }
     tok_leave(t);
     return rc;
 }

@@ -13,6 +13,16 @@
 struct tok_ce {
     int valid;           /* data holds the content of CEnn (or CBnn fallback) */
     hsm_bytes data;
+    EVP_PKEY *pk;        /* its public key, decoded when first needed (hsm_libctx()) */
+};
+
+/* The last signature a validated handle made with key reference nn: evidence of which key sat
+ * there, kept across every reset and change. After an identity change it must verify with the
+ * public key now at nn before a handle from an older generation may use nn again. */
+struct tok_wit {
+    int valid;
+    uint8_t alg;
+    hsm_bytes in, sig;
 };
 
 struct hsm_token {
@@ -36,9 +46,16 @@ struct hsm_token {
     hsm_bytes pin;           /* the PIN to use when a login is needed */
     int have_pin;
     int pin_worked;          /* the held PIN was accepted by VERIFY in this process */
+    int pin_sent;            /* the held PIN was sent in a VERIFY by this process */
     uint8_t salt[16];
     uint8_t failed[TOK_MAX_FAILED][32];
     size_t nfailed;
+
+    /* Identity generation: bumped by tok_forget() (reset, removal, insertion, foreign use, a
+     * management unlock) and when a lookup's directory re-read differs from the one held. */
+    unsigned long idgen;
+    int snapshot;            /* hsm_token_snapshot_begin() depth */
+    int snap_read;           /* the directory was read inside the current snapshot */
 
     /* Key directory */
     int dir_valid;
@@ -46,6 +63,11 @@ struct hsm_token {
     hsm_key keys[255];
     size_t nkeys;
     struct tok_ce ce[256];
+
+    /* Per key reference: evidence and whether it held at the current generation */
+    struct tok_wit wit[256];
+    unsigned long ref_checked[256];   /* idgen at which wit[nn] was checked (0 = never) */
+    unsigned char ref_same[256];      /* ... and the key at nn was the one that made it */
 
     /* Card identity, read only when asked for */
     int serial_valid;        /* serial read (EF 2F02 only) */
@@ -77,8 +99,8 @@ void tok_adopt_after_fork(hsm_token *t);
 void tok_confirm_inherited(hsm_token *t);
 
 /* token_pin.c */
-/* Logs in with the held PIN when not logged in. only_proven: refuse unless the held PIN
- * already worked in this process (the retry after foreign use). */
+/* Logs in with the held PIN when not logged in. only_proven (the retry after foreign use):
+ * refuse when this process already sent the held PIN without the card confirming it. */
 int tok_login_held(hsm_token *t, int only_proven);
 void tok_pin_clear(hsm_token *t);
 
@@ -89,5 +111,22 @@ int tok_has_fid(const hsm_token *t, uint16_t fid);
  * HSM_E_NOT_FOUND with "key changed on the card" otherwise. */
 int tok_check_key(hsm_token *t, const hsm_key *k);
 int tok_read_ce(hsm_token *t, uint8_t ref, const hsm_bytes **out);
+/* The public key in CEnn/CBnn (cached with the directory; borrowed). */
+int tok_ce_pub(hsm_token *t, uint8_t ref, EVP_PKEY **out);
+/* A lookup's directory: re-read unless read inside the current snapshot; a difference from the
+ * directory held before bumps idgen. */
+int tok_lookup_dir(hsm_token *t);
+
+/* token_check.c */
+/* tok_check_key plus the re-validation of handles from an older generation (token.h,
+ * hsm_token_sign_checked). pub may be NULL. */
+int tok_check_handle(hsm_token *t, const hsm_key *k, EVP_PKEY *pub);
+/* Does sig (the card's answer to SIGN with alg over in) verify with pub? 1 yes, 0 no, -1 cannot
+ * tell (an algorithm we do not check). Leaves no error on OpenSSL's queue. */
+int tok_sig_verifies(EVP_PKEY *pub, uint8_t alg, const uint8_t *in, size_t len, const uint8_t *sig,
+                     size_t sig_len);
+void tok_keep_witness(hsm_token *t, uint8_t ref, uint8_t alg, const uint8_t *in, size_t len,
+                      const hsm_bytes *sig);
+void tok_free_witnesses(hsm_token *t);
 
 #endif

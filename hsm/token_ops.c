@@ -1,6 +1,7 @@
 /* Private-key operations. The warm path is exactly one APDU; anything that suggests the card
- * changed (6982 although we logged in, applet deselected) makes us re-read the directory, check
- * that the key is still the same key, log in again with a PIN that already worked, and retry once. */
+ * changed (6982 although we logged in, applet deselected, a signature that does not verify with
+ * the handle's public key) makes us re-read the directory, check that the key is still the same
+ * key (token_check.c), log in again with the PIN held, and retry once. */
 #include "hsm/token_int.h"
 #include "hsm/rv.h"
 #include "hsm/sw.h"
@@ -16,24 +17,43 @@ static int foreign_use(uint16_t sw)
     return sw == 0x6982 || sw == 0x6D00 || sw == 0x6E00;
 }
 
-static int private_op(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *in, size_t len,
-                      hsm_bytes *out, card_op op, uint8_t ins, const char *what)
+static int private_op(hsm_token *t, const hsm_key *k, EVP_PKEY *pub, uint8_t alg, const uint8_t *in,
+                      size_t len, hsm_bytes *out, card_op op, uint8_t ins, const char *what)
 {
     if (t == NULL || k == NULL || in == NULL || len == 0 || out == NULL)
         return HSM_E_ARGS;
     int rc = tok_enter(t);
     if (rc != HSM_OK)
         return rc;
+    int is_sign = op == hsm_card_sign;
     for (int attempt = 0; attempt < 2; attempt++) {
         int was_logged_in = t->logged_in;
-        rc = tok_check_key(t, k);   /* free while the directory is cached */
+        rc = tok_check_handle(t, k, pub);   /* free while nothing changed */
         if (rc == HSM_OK)
             rc = tok_login_held(t, attempt > 0);
         if (rc != HSM_OK)
             break;
         rc = op(t->card, k->key_ref, alg, in, len, out);
-        if (rc == HSM_OK)
+        if (rc == HSM_OK && is_sign && pub != NULL &&
+            tok_sig_verifies(pub, alg, in, len, out->data, out->len) == 0) {
+            /* Never hand out a signature its public key does not confirm: the card in the reader,
+             * or the key at this reference, is not the one the handle was made for. */
+            hsm_bytes_clear(out);
+            hsm_log("%s: the card's signature does not verify with the key's public key; re-checking", what);
+            if (attempt == 0) {
+                tok_forget(t);
+                continue;
+            }
+            tok_err(t, "%s with key \"%s\": the card's signature does not verify with the key's public key "
+                    "although the key seems unchanged; check the card", what, k->label);
+            rc = HSM_E_VERIFY;
             break;
+        }
+        if (rc == HSM_OK) {
+            if (is_sign)
+                tok_keep_witness(t, k->key_ref, alg, in, len, out);
+            break;
+        }
         uint16_t sw = hsm_card_last_sw(t->card);
         if (rc == HSM_E_SW && foreign_use(sw) && attempt == 0 && (was_logged_in || sw != 0x6982)) {
             /* Someone else selected the applet (and maybe changed keys): start over. */
@@ -65,10 +85,16 @@ static int private_op(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t
 
 int hsm_token_sign(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *in, size_t len, hsm_bytes *out)
 {
-    return private_op(t, k, alg, in, len, out, hsm_card_sign, 0x68, "signing");
+    return private_op(t, k, NULL, alg, in, len, out, hsm_card_sign, 0x68, "signing");
+}
+
+int hsm_token_sign_checked(hsm_token *t, const hsm_key *k, EVP_PKEY *pub, uint8_t alg, const uint8_t *in,
+                           size_t len, hsm_bytes *out)
+{
+    return private_op(t, k, pub, alg, in, len, out, hsm_card_sign, 0x68, "signing");
 }
 
 int hsm_token_decipher(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *in, size_t len, hsm_bytes *out)
 {
-    return private_op(t, k, alg, in, len, out, hsm_card_decipher, 0x62, "decryption");
+    return private_op(t, k, NULL, alg, in, len, out, hsm_card_decipher, 0x62, "decryption");
 }

@@ -14,6 +14,7 @@ void tok_pin_clear(hsm_token *t)
     hsm_bytes_free(&t->pin);
     t->have_pin = 0;
     t->pin_worked = 0;
+    t->pin_sent = 0;
 }
 
 /* Salted SHA-256 of a PIN: lets us recognise a failed PIN without keeping it. */
@@ -133,6 +134,8 @@ static int do_login(hsm_token *t, const uint8_t *pin, size_t len, unsigned flags
 static int send_verify(hsm_token *t, const uint8_t *pin, size_t len, int *verified)
 {
     uint16_t sw;
+    if (t->have_pin && t->pin.len == len && CRYPTO_memcmp(t->pin.data, pin, len) == 0)
+        t->pin_sent = 1;
     int rc = hsm_card_verify(t->card, HSM_PIN_USER, pin, len);
     if (rc == HSM_OK) {
         t->logged_in = 1;
@@ -159,7 +162,10 @@ int tok_login_held(hsm_token *t, int only_proven)
 {
     if (t->logged_in)
         return HSM_OK;
-    if (!t->have_pin || (only_proven && !t->pin_worked)) {
+    /* The retry after foreign use: a held PIN this process sent without the card confirming it is
+     * not sent again; one it never sent (another program's login stood when we came) may be,
+     * once, after the status query. */
+    if (!t->have_pin || (only_proven && t->pin_sent && !t->pin_worked)) {
         /* Maybe someone else's login still stands: the query costs nothing on the PIN. */
         uint16_t sw = 0;
         int rc = pin_status(t, &sw);
@@ -170,8 +176,8 @@ int tok_login_held(hsm_token *t, int only_proven)
             return HSM_OK;
         }
         if (t->have_pin)
-            tok_err(t, "the card logged us out (another program used it) and the PIN held was never "
-                    "confirmed, so it was not sent again: log in again");
+            tok_err(t, "the card logged us out (another program used it) and the PIN held was sent "
+                    "before without being confirmed, so it was not sent again: log in again");
         else
             tok_err(t, "the user PIN is needed for this key and none was given: supply it (for example "
                     "pin-source in the URI or the provider configuration, or -passin)");

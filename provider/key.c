@@ -105,3 +105,13 @@ EVP_PKEY *schsm_key_public(schsm_key *k)
     pthread_mutex_unlock(&k->lock);
     return pub;
 }
+
+EVP_PKEY *schsm_key_loaded_public(schsm_key *k)
+{
+    pthread_mutex_lock(&k->lock);
+    EVP_PKEY *pub = k->pub;
+    if (pub != NULL && !EVP_PKEY_up_ref(pub))
+        pub = NULL;
+    pthread_mutex_unlock(&k->lock);
+    return pub;
+}

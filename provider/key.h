@@ -35,6 +35,9 @@ schsm_key *schsm_key_ref(schsm_key *k);
 void schsm_key_free(schsm_key *k);
 /* Loads the public key from the card if needed. Returns pub (owned by k) or NULL with an error raised. */
 EVP_PKEY *schsm_key_public(schsm_key *k);
+/* The public key when it is loaded already (no card access): a new reference the caller frees,
+ * or NULL. Signing passes it to the token, which then checks every card signature with it. */
+EVP_PKEY *schsm_key_loaded_public(schsm_key *k);
 
 /* Store and decoders hand keys to keymgmt as OSSL_OBJECT_PARAM_REFERENCE: the reference is
  * the pointer to a schsm_key with one reference given to the receiver. */

@@ -33,17 +33,6 @@ int schsm_uri_is_schsm(const char *text)
     return text != NULL && strncasecmp(text, SCHEME, SCHEME_LEN) == 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Characters that may appear literally in a value. Structural characters (; ? & and, in the
  * query, =) are excluded by the caller's splitting; '/' and ':' are allowed so that reader
  * paths like sim:/tmp/card.state need no escaping. Whitespace, controls, '#' and '%' not
@@ -64,8 +53,8 @@ static int pct_decode(const char *s, size_t n, const char *attr, int secret, hsm
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            int hi = i + 2 < n ? hsm_hexval((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < n ? hsm_hexval((unsigned char)s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 int show = (int)(n - i < 3 ? n - i : 3);
                 return uri_fail(err, err_len, "bad percent-encoding in attribute '%s'%s%.*s%s", attr,

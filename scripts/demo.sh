@@ -24,8 +24,18 @@ DEMO_PIN=648219
 DEMO_PIN_FILE="$DEMO_DIR/pin.txt"
 
 demo_step() { printf '\n==> %s\n' "$*"; }
-# Shows a command, then runs it.
-demo_run() { printf '$ %s\n' "$*"; "$@"; }
+# Shows each command quoted the way a shell needs it (URIs contain ';' and '?'), then runs it.
+demo_run() {
+    local shown="" a
+    for a in "$@"; do
+        case "$a" in
+            *[\;\?\&\ \*\'\"]*) shown+="'${a//\'/\'\\\'\'}' " ;;
+            *) shown+="$a " ;;
+        esac
+    done
+    printf '$ %s\n' "${shown% }"
+    "$@"
+}
 demo_tool() { demo_run "$BUILD/bin/schsm-tool" --reader "$DEMO_READER" "$@"; }
 
 demo_deps() {

@@ -2,39 +2,29 @@
  * never echo secret values, only their shape. */
 #include "tools/util.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "hsm/bytes.h"
 #include "hsm/curves.h"
 #include "hsm/pkcs15.h"
 #include "hsm/rv.h"
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
 
 int tool_parse_so_pin(const char *hex, uint8_t out[8], char *why, size_t why_len)
 {
     size_t n = strlen(hex);
     int ok = n == 16;
     for (size_t i = 0; ok && i < n; i++)
-        ok = hexval((unsigned char)hex[i]) >= 0;
+        ok = hsm_hexval((unsigned char)hex[i]) >= 0;
     if (!ok) {
         snprintf(why, why_len, "the SO-PIN must be exactly 16 hex digits (8 bytes), e.g. 3537363231383830; "
                  "%zu characters were given", n);
         return HSM_E_ARGS;
     }
     for (size_t i = 0; i < 8; i++)
-        out[i] = (uint8_t)(hexval((unsigned char)hex[2 * i]) << 4 | hexval((unsigned char)hex[2 * i + 1]));
+        out[i] = (uint8_t)(hsm_hexval((unsigned char)hex[2 * i]) << 4 | hsm_hexval((unsigned char)hex[2 * i + 1]));
     return HSM_OK;
 }
 
@@ -210,7 +200,7 @@ static int parse_alg_item(const char *item, size_t len, int key_type, uint8_t ou
     }
     int ok = hl > 0 && hl % 2 == 0;
     for (size_t i = 0; ok && i < hl; i++)
-        ok = hexval((unsigned char)h[i]) >= 0;
+        ok = hsm_hexval((unsigned char)h[i]) >= 0;
     if (!ok) {
         snprintf(why, why_len, "--algorithms: unknown algorithm '%.*s': use names such as ecdsa, ecdsa-sha256, "
                  "ecdh, rsa-raw, rsa-pkcs1, rsa-pss, rsa-decrypt, wrap, or hex ids such as 70",
@@ -218,7 +208,7 @@ static int parse_alg_item(const char *item, size_t len, int key_type, uint8_t ou
         return HSM_E_ARGS;
     }
     for (size_t i = 0; i < hl; i += 2) {
-        uint8_t id = (uint8_t)(hexval((unsigned char)h[i]) << 4 | hexval((unsigned char)h[i + 1]));
+        uint8_t id = (uint8_t)(hsm_hexval((unsigned char)h[i]) << 4 | hsm_hexval((unsigned char)h[i + 1]));
         if (add_alg(out, n, id, why, why_len) != HSM_OK)
             return HSM_E_ARGS;
     }

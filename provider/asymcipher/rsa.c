@@ -29,6 +29,12 @@ typedef struct {
     size_t label_len;
 } rsa_ctx;
 
+/* MGF1 uses the OAEP digest unless one was set. */
+static const EVP_MD *mgf1_md(const rsa_ctx *c)
+{
+    return c->mgf1_md != NULL ? c->mgf1_md : c->oaep_md;
+}
+
 static void *rsa_newctx(void *provctx)
 {
     rsa_ctx *c = calloc(1, sizeof(*c));
@@ -112,10 +118,8 @@ static EVP_PKEY_CTX *host_ctx(rsa_ctx *c, EVP_PKEY *pk, int decrypt)
     int ok = pc != NULL && (decrypt ? EVP_PKEY_decrypt_init(pc) : EVP_PKEY_encrypt_init(pc)) == 1 &&
              EVP_PKEY_CTX_set_rsa_padding(pc, c->pad) == 1;
     if (ok && c->pad == RSA_PKCS1_OAEP_PADDING) {
-        const EVP_MD *md = c->oaep_md;
-        ok = EVP_PKEY_CTX_set_rsa_oaep_md_name(pc, EVP_MD_get0_name(md), NULL) == 1 &&
-             EVP_PKEY_CTX_set_rsa_mgf1_md_name(pc, EVP_MD_get0_name(c->mgf1_md != NULL ? c->mgf1_md : md),
-                                               NULL) == 1;
+        ok = EVP_PKEY_CTX_set_rsa_oaep_md_name(pc, EVP_MD_get0_name(c->oaep_md), NULL) == 1 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md_name(pc, EVP_MD_get0_name(mgf1_md(c)), NULL) == 1;
         if (ok && c->label_len != 0) {
             unsigned char *l = OPENSSL_memdup(c->label, c->label_len);
             ok = l != NULL && EVP_PKEY_CTX_set0_rsa_oaep_label(pc, l, (int)c->label_len) == 1;
@@ -130,6 +134,21 @@ static EVP_PKEY_CTX *host_ctx(rsa_ctx *c, EVP_PKEY *pk, int decrypt)
     return pc;
 }
 
+/* Encrypts or decrypts on the host with pk (out NULL: *outlen gets the size needed). */
+static int host_crypt(rsa_ctx *c, EVP_PKEY *pk, int decrypt, unsigned char *out, size_t *outlen, size_t outsize,
+                      const unsigned char *in, size_t inlen)
+{
+    EVP_PKEY_CTX *pc = host_ctx(c, pk, decrypt);
+    size_t len = outsize;
+    size_t *lp = out != NULL ? &len : outlen;
+    int ok = pc != NULL && (decrypt ? EVP_PKEY_decrypt(pc, out, lp, in, inlen)
+                                    : EVP_PKEY_encrypt(pc, out, lp, in, inlen)) == 1;
+    if (ok && out != NULL)
+        *outlen = len;
+    EVP_PKEY_CTX_free(pc);
+    return ok;
+}
+
 static int rsa_encrypt(void *vc, unsigned char *out, size_t *outlen, size_t outsize,
                        const unsigned char *in, size_t inlen)
 {
@@ -137,13 +156,7 @@ static int rsa_encrypt(void *vc, unsigned char *out, size_t *outlen, size_t outs
     EVP_PKEY *pub = c->key != NULL ? schsm_key_public(c->key) : NULL;
     if (pub == NULL)
         return 0;
-    EVP_PKEY_CTX *pc = host_ctx(c, pub, 0);
-    size_t len = outsize;
-    int ok = pc != NULL && EVP_PKEY_encrypt(pc, out, out != NULL ? &len : outlen, in, inlen) == 1;
-    if (ok && out != NULL)
-        *outlen = len;
-    EVP_PKEY_CTX_free(pc);
-    return ok;
+    return host_crypt(c, pub, 0, out, outlen, outsize, in, inlen);
 }
 
 static int rsa_decrypt(void *vc, unsigned char *out, size_t *outlen, size_t outsize,
@@ -153,15 +166,8 @@ static int rsa_decrypt(void *vc, unsigned char *out, size_t *outlen, size_t outs
     schsm_key *k = c->key;
     if (k == NULL || c->op != EVP_PKEY_OP_DECRYPT)
         return 0;
-    if (k->token == NULL) {
-        EVP_PKEY_CTX *pc = host_ctx(c, k->pub, 1);
-        size_t len = outsize;
-        int ok = pc != NULL && EVP_PKEY_decrypt(pc, out, out != NULL ? &len : outlen, in, inlen) == 1;
-        if (ok && out != NULL)
-            *outlen = len;
-        EVP_PKEY_CTX_free(pc);
-        return ok;
-    }
+    if (k->token == NULL)
+        return host_crypt(c, k->pub, 1, out, outlen, outsize, in, inlen);
     size_t klen = (k->card.bits + 7) / 8;
     if (out == NULL) {
         *outlen = klen;
@@ -191,9 +197,8 @@ static int rsa_decrypt(void *vc, unsigned char *out, size_t *outlen, size_t outs
     if (ok && c->pad == RSA_PKCS1_PADDING) {
         n = RSA_padding_check_PKCS1_type_2(msg, (int)klen, em, (int)klen, (int)klen);
     } else if (ok && c->pad == RSA_PKCS1_OAEP_PADDING) {
-        const EVP_MD *md = c->oaep_md;
         n = RSA_padding_check_PKCS1_OAEP_mgf1(msg, (int)klen, em, (int)klen, (int)klen, c->label,
-                                              (int)c->label_len, md, c->mgf1_md != NULL ? c->mgf1_md : md);
+                                              (int)c->label_len, c->oaep_md, mgf1_md(c));
     } else if (ok && c->pad == RSA_NO_PADDING) {
         memcpy(msg, em, klen);
         n = (int)klen;
@@ -311,12 +316,11 @@ static int rsa_get_ctx_params(void *vc, OSSL_PARAM params[])
         if (!ok)
             return 0;
     }
-    const EVP_MD *md = c->oaep_md;
     if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST)) != NULL &&
-        !OSSL_PARAM_set_utf8_string(p, EVP_MD_get0_name(md)))
+        !OSSL_PARAM_set_utf8_string(p, EVP_MD_get0_name(c->oaep_md)))
         return 0;
     if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST)) != NULL &&
-        !OSSL_PARAM_set_utf8_string(p, EVP_MD_get0_name(c->mgf1_md != NULL ? c->mgf1_md : md)))
+        !OSSL_PARAM_set_utf8_string(p, EVP_MD_get0_name(mgf1_md(c))))
         return 0;
     if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL)) != NULL &&
         !OSSL_PARAM_set_octet_ptr(p, c->label, c->label_len))

@@ -71,11 +71,7 @@ static int keyref_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj, const 
     BIO *out = NULL;
     int ok = 0;
 
-    if (k == NULL || abstract != NULL) {
-        schsm_raise(prov, SCHSM_R_BAD_ARGS, "only schsm key objects can be encoded here");
-        return 0;
-    }
-    if ((out = schsm_enc_bio(prov, cout)) == NULL)
+    if ((out = schsm_enc_open(prov, obj, abstract, cout, NULL)) == NULL)
         return 0;
     if (!schsm_key_is_card(k)) {
         ok = write_software_key(prov, out, k, pem);
@@ -111,17 +107,9 @@ static int keyref_pem_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj, co
 }
 
 const OSSL_DISPATCH schsm_keyref_der_encoder_functions[] = {
-    {OSSL_FUNC_ENCODER_NEWCTX, (void (*)(void))schsm_enc_newctx},
-    {OSSL_FUNC_ENCODER_FREECTX, (void (*)(void))schsm_enc_freectx},
-    {OSSL_FUNC_ENCODER_DOES_SELECTION, (void (*)(void))keyref_does_selection},
-    {OSSL_FUNC_ENCODER_ENCODE, (void (*)(void))keyref_der_encode},
-    {0, NULL},
+    SCHSM_ENCODER_DISPATCH(keyref_does_selection, keyref_der_encode),
 };
 
 const OSSL_DISPATCH schsm_keyref_pem_encoder_functions[] = {
-    {OSSL_FUNC_ENCODER_NEWCTX, (void (*)(void))schsm_enc_newctx},
-    {OSSL_FUNC_ENCODER_FREECTX, (void (*)(void))schsm_enc_freectx},
-    {OSSL_FUNC_ENCODER_DOES_SELECTION, (void (*)(void))keyref_does_selection},
-    {OSSL_FUNC_ENCODER_ENCODE, (void (*)(void))keyref_pem_encode},
-    {0, NULL},
+    SCHSM_ENCODER_DISPATCH(keyref_does_selection, keyref_pem_encode),
 };

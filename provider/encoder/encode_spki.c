@@ -14,16 +14,11 @@ static int spki_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj, const OS
                        int selection, OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg, int pem)
 {
     schsm_provctx *prov = ctx;
-    schsm_key *k = (schsm_key *)obj;
     EVP_PKEY *pub;
-    BIO *out;
+    BIO *out = schsm_enc_open(prov, obj, abstract, cout, &pub);
     int ok;
 
-    if (k == NULL || abstract != NULL) {
-        schsm_raise(prov, SCHSM_R_BAD_ARGS, "only schsm key objects can be encoded here");
-        return 0;
-    }
-    if ((pub = schsm_enc_public(k)) == NULL || (out = schsm_enc_bio(prov, cout)) == NULL)
+    if (out == NULL)
         return 0;
     ok = pem ? PEM_write_bio_PUBKEY(out, pub) : i2d_PUBKEY_bio(out, pub);
     BIO_free(out);
@@ -45,17 +40,9 @@ static int spki_pem_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj, cons
 }
 
 const OSSL_DISPATCH schsm_spki_der_encoder_functions[] = {
-    {OSSL_FUNC_ENCODER_NEWCTX, (void (*)(void))schsm_enc_newctx},
-    {OSSL_FUNC_ENCODER_FREECTX, (void (*)(void))schsm_enc_freectx},
-    {OSSL_FUNC_ENCODER_DOES_SELECTION, (void (*)(void))spki_does_selection},
-    {OSSL_FUNC_ENCODER_ENCODE, (void (*)(void))spki_der_encode},
-    {0, NULL},
+    SCHSM_ENCODER_DISPATCH(spki_does_selection, spki_der_encode),
 };
 
 const OSSL_DISPATCH schsm_spki_pem_encoder_functions[] = {
-    {OSSL_FUNC_ENCODER_NEWCTX, (void (*)(void))schsm_enc_newctx},
-    {OSSL_FUNC_ENCODER_FREECTX, (void (*)(void))schsm_enc_freectx},
-    {OSSL_FUNC_ENCODER_DOES_SELECTION, (void (*)(void))spki_does_selection},
-    {OSSL_FUNC_ENCODER_ENCODE, (void (*)(void))spki_pem_encode},
-    {0, NULL},
+    SCHSM_ENCODER_DISPATCH(spki_does_selection, spki_pem_encode),
 };

@@ -15,14 +15,10 @@ static int text_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj, const OS
     schsm_provctx *prov = ctx;
     schsm_key *k = (schsm_key *)obj;
     EVP_PKEY *pub;
-    BIO *out;
+    BIO *out = schsm_enc_open(prov, obj, abstract, cout, &pub);
     int ok;
 
-    if (k == NULL || abstract != NULL) {
-        schsm_raise(prov, SCHSM_R_BAD_ARGS, "only schsm key objects can be encoded here");
-        return 0;
-    }
-    if ((pub = schsm_enc_public(k)) == NULL || (out = schsm_enc_bio(prov, cout)) == NULL)
+    if (out == NULL)
         return 0;
     if (schsm_key_is_card(k)) {
         ok = BIO_printf(out, "SmartCard-HSM %s key (private part on the card)\n",
@@ -41,9 +37,5 @@ static int text_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj, const OS
 }
 
 const OSSL_DISPATCH schsm_text_encoder_functions[] = {
-    {OSSL_FUNC_ENCODER_NEWCTX, (void (*)(void))schsm_enc_newctx},
-    {OSSL_FUNC_ENCODER_FREECTX, (void (*)(void))schsm_enc_freectx},
-    {OSSL_FUNC_ENCODER_DOES_SELECTION, (void (*)(void))text_does_selection},
-    {OSSL_FUNC_ENCODER_ENCODE, (void (*)(void))text_encode},
-    {0, NULL},
+    SCHSM_ENCODER_DISPATCH(text_does_selection, text_encode),
 };

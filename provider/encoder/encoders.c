@@ -67,3 +67,15 @@ EVP_PKEY *schsm_enc_public(schsm_key *k)
         schsm_raise(k->ctx, SCHSM_R_BAD_ARGS, "the key holds no public part");
     return k->pub;
 }
+
+BIO *schsm_enc_open(schsm_provctx *prov, const void *obj, const OSSL_PARAM abstract[], OSSL_CORE_BIO *cout,
+                    EVP_PKEY **pub)
+{
+    if (obj == NULL || abstract != NULL) {
+        schsm_raise(prov, SCHSM_R_BAD_ARGS, "only schsm key objects can be encoded here");
+        return NULL;
+    }
+    if (pub != NULL && (*pub = schsm_enc_public((schsm_key *)obj)) == NULL)
+        return NULL;
+    return schsm_enc_bio(prov, cout);
+}

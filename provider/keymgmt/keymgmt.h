@@ -30,4 +30,30 @@ void schsm_km_gen_cleanup(void *genctx);
 #define SCHSM_GEN_PIN_SOURCE "pin-source"
 #define SCHSM_GEN_PIN_VALUE "pin-value"
 
+/* The tails and heads of the EC and RSA parameter tables that both key types share. */
+#define SCHSM_KM_GEN_SETTABLE_CARD                                                                     \
+    OSSL_PARAM_utf8_string(SCHSM_GEN_LABEL, NULL, 0), OSSL_PARAM_octet_string(SCHSM_GEN_ID, NULL, 0),  \
+        OSSL_PARAM_utf8_string(SCHSM_GEN_READER, NULL, 0),                                             \
+        OSSL_PARAM_utf8_string(SCHSM_GEN_PIN_SOURCE, NULL, 0),                                         \
+        OSSL_PARAM_utf8_string(SCHSM_GEN_PIN_VALUE, NULL, 0)
+#define SCHSM_KM_GETTABLE_COMMON                                                                       \
+    OSSL_PARAM_int(OSSL_PKEY_PARAM_BITS, NULL), OSSL_PARAM_int(OSSL_PKEY_PARAM_SECURITY_BITS, NULL),   \
+        OSSL_PARAM_int(OSSL_PKEY_PARAM_MAX_SIZE, NULL),                                                \
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_DEFAULT_DIGEST, NULL, 0)
+
+/* The dispatch entries both key types take from keymgmt_common.c and keymgmt_gen.c. */
+#define SCHSM_KM_COMMON_DISPATCH                                                                       \
+    { OSSL_FUNC_KEYMGMT_FREE, (void (*)(void))schsm_km_free },                                         \
+        { OSSL_FUNC_KEYMGMT_HAS, (void (*)(void))schsm_km_has },                                       \
+        { OSSL_FUNC_KEYMGMT_MATCH, (void (*)(void))schsm_km_match },                                   \
+        { OSSL_FUNC_KEYMGMT_IMPORT, (void (*)(void))schsm_km_import },                                 \
+        { OSSL_FUNC_KEYMGMT_EXPORT, (void (*)(void))schsm_km_export },                                 \
+        { OSSL_FUNC_KEYMGMT_GET_PARAMS, (void (*)(void))schsm_km_get_params },                         \
+        { OSSL_FUNC_KEYMGMT_SET_PARAMS, (void (*)(void))schsm_km_set_params },                         \
+        { OSSL_FUNC_KEYMGMT_DUP, (void (*)(void))schsm_km_dup },                                       \
+        { OSSL_FUNC_KEYMGMT_VALIDATE, (void (*)(void))schsm_km_validate },                             \
+        { OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, (void (*)(void))schsm_km_gen_set_params },                 \
+        { OSSL_FUNC_KEYMGMT_GEN, (void (*)(void))schsm_km_gen },                                       \
+        { OSSL_FUNC_KEYMGMT_GEN_CLEANUP, (void (*)(void))schsm_km_gen_cleanup }
+
 #endif

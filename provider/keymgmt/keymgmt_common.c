@@ -80,6 +80,19 @@ static int has_private_material(const OSSL_PARAM params[])
     return 0;
 }
 
+/* A keymgmt selection as EVP_PKEY_fromdata()/todata() selection bits (0 = nothing asked). */
+static int evp_selection(int selection)
+{
+    int sel = 0;
+    if (selection & OSSL_KEYMGMT_SELECT_ALL_PARAMETERS)
+        sel |= EVP_PKEY_KEY_PARAMETERS;
+    if (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY)
+        sel |= EVP_PKEY_PUBLIC_KEY;
+    if (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY)
+        sel |= EVP_PKEY_KEYPAIR;
+    return sel;
+}
+
 int schsm_km_import(void *kd, int selection, const OSSL_PARAM params[])
 {
     schsm_key *k = kd;
@@ -92,11 +105,7 @@ int schsm_km_import(void *kd, int selection, const OSSL_PARAM params[])
                     "(or use the key with the default provider)");
         return 0;
     }
-    int sel = 0;
-    if (selection & OSSL_KEYMGMT_SELECT_ALL_PARAMETERS)
-        sel |= EVP_PKEY_KEY_PARAMETERS;
-    if (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY)
-        sel |= EVP_PKEY_PUBLIC_KEY;
+    int sel = evp_selection(selection & ~OSSL_KEYMGMT_SELECT_PRIVATE_KEY);
     if (sel == 0)
         return 0;
     EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(hsm_libctx(), type_name(k->type), NULL);
@@ -133,13 +142,7 @@ int schsm_km_export(void *kd, int selection, OSSL_CALLBACK *cb, void *cbarg)
     EVP_PKEY *pub = schsm_key_public(k);
     if (pub == NULL)
         return 0;
-    int sel = 0;
-    if (selection & OSSL_KEYMGMT_SELECT_ALL_PARAMETERS)
-        sel |= EVP_PKEY_KEY_PARAMETERS;
-    if (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY)
-        sel |= EVP_PKEY_PUBLIC_KEY;
-    if (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY)
-        sel |= EVP_PKEY_KEYPAIR;
+    int sel = evp_selection(selection);
     if (sel == 0)
         return 0;
     OSSL_PARAM *params = NULL;

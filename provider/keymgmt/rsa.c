@@ -17,20 +17,13 @@ static const OSSL_PARAM rsa_gen_settable[] = {
     OSSL_PARAM_size_t(OSSL_PKEY_PARAM_RSA_BITS, NULL),
     OSSL_PARAM_size_t(OSSL_PKEY_PARAM_RSA_PRIMES, NULL),
     OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
-    OSSL_PARAM_utf8_string(SCHSM_GEN_LABEL, NULL, 0),
-    OSSL_PARAM_octet_string(SCHSM_GEN_ID, NULL, 0),
-    OSSL_PARAM_utf8_string(SCHSM_GEN_READER, NULL, 0),
-    OSSL_PARAM_utf8_string(SCHSM_GEN_PIN_SOURCE, NULL, 0),
-    OSSL_PARAM_utf8_string(SCHSM_GEN_PIN_VALUE, NULL, 0),
+    SCHSM_KM_GEN_SETTABLE_CARD,
     OSSL_PARAM_END,
 };
 static const OSSL_PARAM *rsa_gen_settable_params(void *genctx, void *provctx) { return rsa_gen_settable; }
 
 static const OSSL_PARAM rsa_gettable[] = {
-    OSSL_PARAM_int(OSSL_PKEY_PARAM_BITS, NULL),
-    OSSL_PARAM_int(OSSL_PKEY_PARAM_SECURITY_BITS, NULL),
-    OSSL_PARAM_int(OSSL_PKEY_PARAM_MAX_SIZE, NULL),
-    OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_DEFAULT_DIGEST, NULL, 0),
+    SCHSM_KM_GETTABLE_COMMON,
     OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_N, NULL, 0),
     OSSL_PARAM_BN(OSSL_PKEY_PARAM_RSA_E, NULL, 0),
     OSSL_PARAM_END,
@@ -49,24 +42,13 @@ static const OSSL_PARAM *rsa_io_types_fn(int selection) { return rsa_io_types; }
 
 const OSSL_DISPATCH schsm_rsa_keymgmt_functions[] = {
     { OSSL_FUNC_KEYMGMT_NEW, (void (*)(void))rsa_new },
-    { OSSL_FUNC_KEYMGMT_FREE, (void (*)(void))schsm_km_free },
+    SCHSM_KM_COMMON_DISPATCH,
     { OSSL_FUNC_KEYMGMT_LOAD, (void (*)(void))rsa_load },
-    { OSSL_FUNC_KEYMGMT_HAS, (void (*)(void))schsm_km_has },
-    { OSSL_FUNC_KEYMGMT_MATCH, (void (*)(void))schsm_km_match },
-    { OSSL_FUNC_KEYMGMT_IMPORT, (void (*)(void))schsm_km_import },
     { OSSL_FUNC_KEYMGMT_IMPORT_TYPES, (void (*)(void))rsa_io_types_fn },
-    { OSSL_FUNC_KEYMGMT_EXPORT, (void (*)(void))schsm_km_export },
     { OSSL_FUNC_KEYMGMT_EXPORT_TYPES, (void (*)(void))rsa_io_types_fn },
-    { OSSL_FUNC_KEYMGMT_GET_PARAMS, (void (*)(void))schsm_km_get_params },
     { OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, (void (*)(void))rsa_gettable_params },
-    { OSSL_FUNC_KEYMGMT_SET_PARAMS, (void (*)(void))schsm_km_set_params },
     { OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, (void (*)(void))rsa_settable_params },
-    { OSSL_FUNC_KEYMGMT_DUP, (void (*)(void))schsm_km_dup },
-    { OSSL_FUNC_KEYMGMT_VALIDATE, (void (*)(void))schsm_km_validate },
     { OSSL_FUNC_KEYMGMT_GEN_INIT, (void (*)(void))rsa_gen_init },
-    { OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, (void (*)(void))schsm_km_gen_set_params },
     { OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, (void (*)(void))rsa_gen_settable_params },
-    { OSSL_FUNC_KEYMGMT_GEN, (void (*)(void))schsm_km_gen },
-    { OSSL_FUNC_KEYMGMT_GEN_CLEANUP, (void (*)(void))schsm_km_gen_cleanup },
     { 0, NULL },
 };

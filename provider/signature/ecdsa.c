@@ -31,7 +31,9 @@ static int ecdsa_card_sign(schsm_sigctx *c, unsigned char *sig, size_t *siglen, 
     size_t flen = hsm_ecdsa_field_len(k->card.bits);
     size_t n = tbslen < flen ? tbslen : flen;
     hsm_bytes raw = HSM_BYTES_INIT, der = HSM_BYTES_INIT;
-    int rv = hsm_token_sign(k->token, &k->card, HSM_ALG_ECDSA, tbs, n, &raw);
+    EVP_PKEY *pub = schsm_key_loaded_public(k);
+    int rv = hsm_token_sign_checked(k->token, &k->card, pub, HSM_ALG_ECDSA, tbs, n, &raw);
+    EVP_PKEY_free(pub);
     if (rv != HSM_OK) {
         schsm_raise_token(c->pctx, k->token, rv);
         hsm_bytes_free(&raw);

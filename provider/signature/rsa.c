@@ -149,7 +149,9 @@ static int rsa_card_sign(schsm_sigctx *c, unsigned char *sig, size_t *siglen, si
             schsm_raise(c->pctx, SCHSM_R_BAD_ARGS, "raw RSA input must be %zu bytes", klen);
     }
     if (ok) {
-        int rv = hsm_token_sign(k->token, &k->card, HSM_ALG_RSA_RAW, em, klen, &out);
+        EVP_PKEY *pub = schsm_key_loaded_public(k);
+        int rv = hsm_token_sign_checked(k->token, &k->card, pub, HSM_ALG_RSA_RAW, em, klen, &out);
+        EVP_PKEY_free(pub);
         if (rv != HSM_OK) {
             schsm_raise_token(c->pctx, k->token, rv);
             ok = 0;

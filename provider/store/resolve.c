@@ -6,37 +6,35 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/err.h>
+
 #include "hsm/bytes.h"
 #include "hsm/rv.h"
 #include "pin.h"
 
 int schsm_resolve_check_token(schsm_provctx *prov, hsm_token *t, const schsm_uri *u)
 {
-    hsm_token_info info;
+    char serial[32], label[64];
     int rv;
     if (u->token == NULL && u->serial == NULL)
         return 1;
-    if (u->token == NULL) {
-        /* serial= alone (every key-reference file): one cached read of EF 2F02, no PIN status. */
-        char serial[sizeof(info.serial)];
-        if ((rv = hsm_token_serial(t, serial, sizeof(serial))) != HSM_OK) {
-            schsm_raise_token(prov, t, rv);
-            return 0;
-        }
-        if (strcasecmp(u->serial, serial) == 0)
-            return 1;
-    }
-    if ((rv = hsm_token_info_get(t, &info)) != HSM_OK) {
+    /* No PIN-status query: serial= alone (every key-reference file) costs one cached read of EF 2F02. */
+    rv = hsm_token_identity(t, serial, sizeof(serial), u->token ? label : NULL, sizeof(label));
+    if (rv != HSM_OK) {
         schsm_raise_token(prov, t, rv);
         return 0;
     }
-    if ((u->token != NULL && strcmp(u->token, info.label) != 0)
-        || (u->serial != NULL && strcasecmp(u->serial, info.serial) != 0)) {
+    if ((u->token != NULL && strcmp(u->token, label) != 0)
+        || (u->serial != NULL && strcasecmp(u->serial, serial) != 0)) {
+        if (u->token == NULL && hsm_token_identity(t, serial, sizeof(serial), label, sizeof(label)) != HSM_OK)
+            snprintf(label, sizeof(label), "?");
+        hsm_token_info info;
+        const char *reader = hsm_token_info_get(t, &info) == HSM_OK ? info.reader : "(default)";
         schsm_raise(prov, SCHSM_R_NOT_FOUND,
                     "no token matching%s%s%s%s in reader '%s' (it holds token '%s', serial %s)",
                     u->token ? " token=" : "", u->token ? u->token : "",
                     u->serial ? " serial=" : "", u->serial ? u->serial : "",
-                    info.reader, info.label, info.serial);
+                    reader, label, serial[0] ? serial : "unknown");
         return 0;
     }
     return 1;
@@ -85,7 +83,8 @@ static int find(schsm_provctx *prov, const char *uri_text, int key_type, schsm_u
         schsm_raise(prov, SCHSM_R_BAD_URI, "a key reference must name a private key (type=private)");
         return 0;
     }
-    if ((*t = schsm_token_get(prov, u->reader)) == NULL || !schsm_resolve_check_token(prov, *t, u))
+    int checked = 0;
+    if ((*t = schsm_resolve_token(prov, u, &checked)) == NULL || (!checked && !schsm_resolve_check_token(prov, *t, u)))
         return 0;
     rv = hsm_token_find_key(*t, u->object, u->has_id ? u->id : NULL, u->id_len, k);
     if (rv == HSM_E_NOT_FOUND) {
@@ -102,6 +101,40 @@ static int find(schsm_provctx *prov, const char *uri_text, int key_type, schsm_u
         return 0;
     }
     return 1;
+}
+
+struct cb_watch {
+    OSSL_PASSPHRASE_CALLBACK *cb;
+    void *cbarg;
+    int asked, gave;
+};
+
+static int watch_cb(char *pass, size_t pass_size, size_t *pass_len, const OSSL_PARAM params[], void *arg)
+{
+    struct cb_watch *w = arg;
+    w->asked = 1;
+    int ok = w->cb(pass, pass_size, pass_len, params, w->cbarg);
+    w->gave = ok && *pass_len > 0;
+    return ok;
+}
+
+int schsm_resolve_login(schsm_provctx *prov, hsm_token *t, const char *pin_source, const char *pin_value,
+                        OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
+{
+    struct cb_watch w = { cb, cbarg, 0, 0 };
+    ERR_set_mark();
+    if (schsm_login_now(prov, t, pin_source, pin_value, cb != NULL ? watch_cb : NULL, &w)) {
+        ERR_clear_last_mark();
+        return 1;
+    }
+    if (w.asked && !w.gave) {
+        /* Nobody to ask (no terminal, no -passin): reading the public key needs no PIN, so the
+         * load goes on; a private-key operation then fails at once saying a PIN is needed. */
+        ERR_pop_to_mark();
+        return 1;
+    }
+    ERR_clear_last_mark();
+    return 0;
 }
 
 int schsm_resolve_probe(schsm_provctx *prov, const char *uri_text, int key_type)
@@ -123,7 +156,7 @@ schsm_key *schsm_resolve_private_key(schsm_provctx *prov, const char *uri_text, 
     schsm_key *key = NULL;
 
     if (find(prov, uri_text, key_type, &u, &t, &k)
-        && schsm_login_now(prov, t, u.pin_source, u.pin_value, cb, cbarg)) {
+        && schsm_resolve_login(prov, t, u.pin_source, u.pin_value, cb, cbarg)) {
         key = schsm_key_new_card(prov, t, &k, uri_text);
         if (key == NULL)
             schsm_raise(prov, SCHSM_R_INTERNAL, "out of memory");

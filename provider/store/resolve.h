@@ -8,6 +8,12 @@
 #include "provider.h"
 #include "uri.h"
 
+/* The token u names (select.c): its reader from the URI, the provider config or SCHSM_READER, else
+ * the one card whose serial=/token= match among all readers; a reader substring matching several
+ * readers is narrowed to those holding a SmartCard-HSM. NULL with an error raised (naming the
+ * cards seen when none or several match). *checked = 1 when serial=/token= were checked already. */
+hsm_token *schsm_resolve_token(schsm_provctx *prov, const schsm_uri *u, int *checked);
+
 /* token= and serial= of u against the token (costs the token information reads, so callers
  * invoke it only when one of them is set). 1 = matches; 0 = error raised naming what was found. */
 int schsm_resolve_check_token(schsm_provctx *prov, hsm_token *t, const schsm_uri *u);
@@ -17,10 +23,16 @@ void schsm_resolve_not_found(schsm_provctx *prov, hsm_token *t, const schsm_uri 
                              const char *what);
 
 /* The one private key that uri_text names (object and/or id required), with the PIN handed to
- * the token (URI, config, then cb). key_type: HSM_KEY_EC / HSM_KEY_RSA to insist on, or 0.
+ * the token (URI, config, then cb; when cb gives none, the login is left to the first private-key
+ * operation, which then fails at once saying a PIN is needed). key_type: HSM_KEY_EC / HSM_KEY_RSA to insist on, or 0.
  * The key's recorded URI is uri_text. NULL with an error raised. */
 schsm_key *schsm_resolve_private_key(schsm_provctx *prov, const char *uri_text, int key_type,
                                      OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg);
+
+/* schsm_login_now(), except that a passphrase callback that gives no PIN (no terminal, nothing
+ * typed) is not an error: the login is left to the first private-key operation. 1 or 0 (raised). */
+int schsm_resolve_login(schsm_provctx *prov, hsm_token *t, const char *pin_source, const char *pin_value,
+                        OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg);
 
 /* The same lookup without PIN or key object: 1 when uri_text names exactly one key of key_type
  * on the card, else 0 with the error raised. Repeating it is cheap: the token caches the directory. */

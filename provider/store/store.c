@@ -221,14 +221,19 @@ static int enumerate(store_ctx *s)
     int conflict;
     const char *label = wanted_label(s, &conflict);
 
-    s->token = schsm_token_get(s->prov, s->uri.reader);
+    int checked = 0;
+    s->token = schsm_resolve_token(s->prov, &s->uri, &checked);
     if (s->token == NULL)
-        return 0;   /* raised by schsm_token_get */
-    if (!schsm_resolve_check_token(s->prov, s->token, &s->uri))
+        return 0;   /* raised */
+    if (!checked && !schsm_resolve_check_token(s->prov, s->token, &s->uri))
         return 0;
     if (conflict)
         return 1;   /* object= and the alias name different objects: nothing matches */
-    if (!collect_keys(s, label) || !collect_certs(s, label))
+    /* Keys and certificates from one fresh read of the directory. */
+    hsm_token_snapshot_begin(s->token);
+    int ok = collect_keys(s, label) && collect_certs(s, label);
+    hsm_token_snapshot_end(s->token);
+    if (!ok)
         return 0;
     if (s->n_items == 0 && (label != NULL || s->uri.has_id)) {
         schsm_resolve_not_found(s->prov, s->token, &s->uri, label, s->uri.type == SCHSM_URI_CERT ? "no certificate"
@@ -250,7 +255,7 @@ static int handle_pin(store_ctx *s, OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cb
     s->pin_handled = 1;
     if (!named)
         return schsm_login_for(s->prov, s->token, s->uri.pin_source, s->uri.pin_value, NULL, NULL);
-    return schsm_login_now(s->prov, s->token, s->uri.pin_source, s->uri.pin_value, pw_cb, pw_cbarg);
+    return schsm_resolve_login(s->prov, s->token, s->uri.pin_source, s->uri.pin_value, pw_cb, pw_cbarg);
 }
 
 static const char *key_type_name(const hsm_key *k)

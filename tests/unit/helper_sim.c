@@ -25,13 +25,19 @@ static int mkdirs(const char *dir)
     return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-char *helper_sim_path(const char *name)
+const char *helper_tmpdir(void)
 {
-    static unsigned counter;
     const char *dir = getenv("SCHSM_TEST_TMP");
     if (dir == NULL || *dir == 0)
         dir = "/tmp/schsm-test";
-    if (mkdirs(dir) != 0)
+    return mkdirs(dir) == 0 ? dir : NULL;
+}
+
+char *helper_sim_path(const char *name)
+{
+    static unsigned counter;
+    const char *dir = helper_tmpdir();
+    if (dir == NULL)
         return NULL;
     size_t n = strlen(dir) + strlen(name) + 64;
     char *p = malloc(n);

@@ -4,6 +4,9 @@
 
 #include "hsm/card.h"
 
+/* $SCHSM_TEST_TMP (/tmp/schsm-test when unset), created if missing; NULL if it cannot be. */
+const char *helper_tmpdir(void);
+
 /* A new, not yet existing state file path "$SCHSM_TEST_TMP/<name>-<pid>-<n>.state" (the
  * directory is created; /tmp/schsm-test when the variable is unset). Free with free(). */
 char *helper_sim_path(const char *name);

@@ -1,88 +1,16 @@
 /* Every card command host-against-sim, through the real "sim:PATH" transport. */
 #include <check.h>
 #include <openssl/evp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "helper_token.h"
 #include "hsm/card.h"
 #include "hsm/crypto.h"
 #include "hsm/curves.h"
 #include "hsm/cvc.h"
 #include "hsm/ecsig.h"
 #include "hsm/rv.h"
-#include "hsm/trace.h"
-#include "reader/reader.h"
-
-static const uint8_t SO_PIN[8] = { '5', '7', '6', '2', '1', '8', '8', '0' };
-static char state_path[512];
-static char trace_path[512];
-
-static const char *tmpdir(void)
-{
-    const char *d = getenv("SCHSM_TEST_TMP");
-    if (d == NULL || *d == '\0')
-        d = "/tmp";
-    mkdir(d, 0700);
-    return d;
-}
-
-static hsm_card *fresh_card(const char *name)
-{
-    snprintf(state_path, sizeof(state_path), "%s/card-%s-%d.state", tmpdir(), name, (int)getpid());
-    unlink(state_path);
-    char spec[600], why[256] = "";
-    snprintf(spec, sizeof(spec), "sim:%s", state_path);
-    hsm_transport *t = NULL;
-    ck_assert_msg(schsm_reader_open(spec, &t, why, sizeof(why)) == HSM_OK, "open: %s", why);
-    hsm_card *c = NULL;
-    ck_assert_int_eq(hsm_card_new(t, &c), HSM_OK);
-    return c;
-}
-
-static void begin(hsm_card *c)
-{
-    int rc = hsm_card_begin(c);
-    ck_assert(rc == HSM_OK || rc == HSM_E_RESET);
-}
-
-static void init_card(hsm_card *c, int dkek_shares)
-{
-    hsm_init_params p = { .options = 1, .pin = (const uint8_t *)"648219", .pin_len = 6, .so_pin = SO_PIN,
-                          .pin_retries = 3, .dkek_shares = dkek_shares };
-    ck_assert_int_eq(hsm_card_select(c, NULL), HSM_OK);
-    ck_assert_int_eq(hsm_card_initialize(c, &p), HSM_OK);
-}
-
-static void login(hsm_card *c)
-{
-    ck_assert_int_eq(hsm_card_verify(c, HSM_PIN_USER, (const uint8_t *)"648219", 6), HSM_OK);
-}
-
-static void trace_on(void)
-{
-    snprintf(trace_path, sizeof(trace_path), "%s/trace-card-%d.log", tmpdir(), (int)getpid());
-    unlink(trace_path);
-    setenv("SCHSM_DEBUG", "apdu", 1);
-    setenv("SCHSM_DEBUG_FILE", trace_path, 1);
-    hsm_trace_set("apdu");
-}
-
-/* Number of trace lines starting with prefix (e.g. "apdu> 00 D7"). */
-static int count(const char *prefix)
-{
-    FILE *f = fopen(trace_path, "r");
-    if (f == NULL)
-        return 0;
-    char line[256];
-    int n = 0;
-    while (fgets(line, sizeof(line), f) != NULL)
-        n += strncmp(line, prefix, strlen(prefix)) == 0;
-    fclose(f);
-    return n;
-}
 
 static int has_fid(const hsm_bytes *fids, uint16_t fid)
 {
@@ -94,22 +22,22 @@ static int has_fid(const hsm_bytes *fids, uint16_t fid)
 
 START_TEST(select_and_pin_lifecycle)
 {
-    hsm_card *c = fresh_card("pin");
-    begin(c);
+    hsm_card *c = helper_card_fresh("card-pin");
+    helper_card_begin(c);
     hsm_fcp fcp;
     ck_assert_int_eq(hsm_card_select(c, &fcp), HSM_OK);
     ck_assert_uint_gt(fcp.major, 0);
     uint16_t sw = 0;
     ck_assert_int_eq(hsm_card_pin_status(c, HSM_PIN_USER, &sw), HSM_OK);
     ck_assert_uint_eq(sw, 0x6A88);   /* factory fresh */
-    init_card(c, -1);
+    helper_card_init(c, -1);
     ck_assert_int_eq(hsm_card_select(c, &fcp), HSM_OK);
     ck_assert_uint_eq(fcp.options & 1, 1);
     ck_assert_int_eq(hsm_card_pin_status(c, HSM_PIN_USER, &sw), HSM_OK);
     ck_assert_uint_eq(sw, 0x63C3);
     ck_assert_int_eq(hsm_card_verify(c, HSM_PIN_USER, (const uint8_t *)"000000", 6), HSM_E_SW);
     ck_assert_uint_eq(hsm_card_last_sw(c), 0x63C2);
-    login(c);
+    helper_card_login(c);
     ck_assert_int_eq(hsm_card_pin_status(c, HSM_PIN_USER, &sw), HSM_OK);
     ck_assert_uint_eq(sw, 0x9000);
     /* SELECT logs out */
@@ -123,11 +51,11 @@ START_TEST(select_and_pin_lifecycle)
         ck_assert_int_eq(hsm_card_verify(c, HSM_PIN_USER, (const uint8_t *)"999999", 6), HSM_E_SW);
     ck_assert_int_eq(hsm_card_pin_status(c, HSM_PIN_USER, &sw), HSM_OK);
     ck_assert(sw == 0x6983 || sw == 0x63C0);
-    ck_assert_int_eq(hsm_card_reset_retry(c, SO_PIN, NULL, 0), HSM_OK);
+    ck_assert_int_eq(hsm_card_reset_retry(c, HELPER_SO_PIN, NULL, 0), HSM_OK);
     ck_assert_int_eq(hsm_card_verify(c, HSM_PIN_USER, (const uint8_t *)"1234567", 7), HSM_OK);
-    ck_assert_int_eq(hsm_card_reset_retry(c, SO_PIN, (const uint8_t *)"648219", 6), HSM_OK);
+    ck_assert_int_eq(hsm_card_reset_retry(c, HELPER_SO_PIN, (const uint8_t *)"648219", 6), HSM_OK);
     ck_assert_int_eq(hsm_card_select(c, NULL), HSM_OK);
-    login(c);
+    helper_card_login(c);
     uint8_t bad_so[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
     ck_assert_int_eq(hsm_card_reset_retry(c, bad_so, NULL, 0), HSM_E_SW);
     ck_assert_int_eq(hsm_card_pin_status(c, HSM_PIN_SO, &sw), HSM_OK);
@@ -139,29 +67,29 @@ END_TEST
 
 START_TEST(files)
 {
-    hsm_card *c = fresh_card("files");
-    begin(c);
-    init_card(c, -1);
+    hsm_card *c = helper_card_fresh("card-files");
+    helper_card_begin(c);
+    helper_card_init(c, -1);
     /* writing needs the PIN */
     ck_assert_int_eq(hsm_card_write_file(c, 0xCF01, (const uint8_t *)"x", 1), HSM_E_SW);
     ck_assert_uint_eq(hsm_card_last_sw(c), 0x6982);
-    login(c);
-    trace_on();
+    helper_card_login(c);
+    helper_trace_on("card");
     size_t n = 3000;
     uint8_t *data = malloc(n);
     for (size_t i = 0; i < n; i++)
         data[i] = (uint8_t)(i * 7 + 3);
     ck_assert_int_eq(hsm_card_write_file(c, 0xCF01, data, n), HSM_OK);
-    ck_assert_int_eq(count("apdu> 00 D7 CF 01"), 3);   /* 1217 + 1217 + 566 */
+    ck_assert_int_eq(helper_trace_count("apdu> 00 D7 CF 01"), 3);   /* 1217 + 1217 + 566 */
     hsm_bytes out = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_card_read_file(c, 0xCF01, &out), HSM_OK);
     ck_assert_uint_eq(out.len, n);
     ck_assert_mem_eq(out.data, data, n);
     /* a small file reads in one command */
     ck_assert_int_eq(hsm_card_write_file(c, 0xCF02, data, 10), HSM_OK);
-    int before = count("apdu> 00 B1");
+    int before = helper_trace_count("apdu> 00 B1");
     ck_assert_int_eq(hsm_card_read_file(c, 0xCF02, &out), HSM_OK);
-    ck_assert_int_eq(count("apdu> 00 B1") - before, 1);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 B1") - before, 1);
     ck_assert_uint_eq(out.len, 10);
     /* empty write creates an empty EF */
     ck_assert_int_eq(hsm_card_write_file(c, 0xCF03, NULL, 0), HSM_OK);
@@ -181,9 +109,9 @@ START_TEST(files)
     ck_assert_uint_gt(out.len, 200);
     ck_assert_uint_eq(out.data[0], 0x7F);
     /* tracing never shows data bytes: the line has only header and Lc */
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 0);
-    login(c);
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=6"), 0);
+    helper_card_login(c);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=6"), 1);
     hsm_bytes_free(&out);
     hsm_bytes_free(&fids);
     free(data);
@@ -192,11 +120,11 @@ START_TEST(files)
 }
 END_TEST
 
-static EVP_PKEY *gen_ec(hsm_card *c, uint8_t ref, int nid)
+/* GENERATE ASYMMETRIC KEY PAIR into ref; returns the public key from the request it answers. */
+static EVP_PKEY *gen_key(hsm_card *c, uint8_t ref, const hsm_gakp_params *g)
 {
-    hsm_gakp_params g = { .ec_nid = nid, .car = "UTCA00001", .chr = "UTDUMMY00001", .key_domain = -1 };
     hsm_bytes data = HSM_BYTES_INIT, req = HSM_BYTES_INIT;
-    ck_assert_int_eq(hsm_cvc_build_gakp(&g, &data), HSM_OK);
+    ck_assert_int_eq(hsm_cvc_build_gakp(g, &data), HSM_OK);
     ck_assert_int_eq(hsm_card_generate_asym(c, ref, data.data, data.len, &req), HSM_OK);
     ck_assert_uint_eq(req.data[0], 0x67);
     hsm_cvc cvc;
@@ -208,19 +136,16 @@ static EVP_PKEY *gen_ec(hsm_card *c, uint8_t ref, int nid)
     return pub;
 }
 
+static EVP_PKEY *gen_ec(hsm_card *c, uint8_t ref, int nid)
+{
+    hsm_gakp_params g = { .ec_nid = nid, .car = "UTCA00001", .chr = "UTDUMMY00001", .key_domain = -1 };
+    return gen_key(c, ref, &g);
+}
+
 static EVP_PKEY *gen_rsa(hsm_card *c, uint8_t ref, unsigned bits)
 {
     hsm_gakp_params g = { .rsa_bits = bits, .car = "UTCA00001", .chr = "UTDUMMY00001", .key_domain = -1 };
-    hsm_bytes data = HSM_BYTES_INIT, req = HSM_BYTES_INIT;
-    ck_assert_int_eq(hsm_cvc_build_gakp(&g, &data), HSM_OK);
-    ck_assert_int_eq(hsm_card_generate_asym(c, ref, data.data, data.len, &req), HSM_OK);
-    hsm_cvc cvc;
-    EVP_PKEY *pub = NULL;
-    ck_assert_int_eq(hsm_cvc_parse(req.data, req.len, &cvc, NULL), HSM_OK);
-    ck_assert_int_eq(hsm_cvc_public_key(&cvc, 0, &pub), HSM_OK);
-    hsm_bytes_free(&data);
-    hsm_bytes_free(&req);
-    return pub;
+    return gen_key(c, ref, &g);
 }
 
 static int verify_sig(EVP_PKEY *pub, const char *md, const uint8_t *msg, size_t len, const uint8_t *sig, size_t slen)
@@ -234,16 +159,16 @@ static int verify_sig(EVP_PKEY *pub, const char *md, const uint8_t *msg, size_t 
 
 START_TEST(ec_keygen_sign)
 {
-    hsm_card *c = fresh_card("ec");
-    begin(c);
-    init_card(c, -1);
+    hsm_card *c = helper_card_fresh("card-ec");
+    helper_card_begin(c);
+    helper_card_init(c, -1);
     /* GAKP needs the PIN */
     hsm_gakp_params g = { .ec_nid = NID_X9_62_prime256v1, .car = "UTCA00001", .chr = "UTDUMMY00001", .key_domain = -1 };
     hsm_bytes data = HSM_BYTES_INIT, out = HSM_BYTES_INIT, der = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_cvc_build_gakp(&g, &data), HSM_OK);
     ck_assert_int_eq(hsm_card_generate_asym(c, 1, data.data, data.len, &out), HSM_E_SW);
     ck_assert_uint_eq(hsm_card_last_sw(c), 0x6982);
-    login(c);
+    helper_card_login(c);
     EVP_PKEY *pub = gen_ec(c, 1, NID_X9_62_prime256v1);
     hsm_bytes fids = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_card_enumerate(c, &fids), HSM_OK);
@@ -292,13 +217,10 @@ END_TEST
 
 START_TEST(rsa_sign_decipher)
 {
-    hsm_card *c = fresh_card("rsa");
-    begin(c);
-    init_card(c, -1);
-    login(c);
-    trace_on();
+    hsm_card *c = helper_card_ready("card-rsa");
+    helper_trace_on("card");
     EVP_PKEY *pub = gen_rsa(c, 2, 2048);
-    ck_assert_int_eq(count("apdu> 00 46 02 00"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 46 02 00"), 1);
     const uint8_t msg[] = "rsa message";
     hsm_bytes out = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_card_sign(c, 2, HSM_ALG_RSA_PKCS1_SHA256, msg, sizeof(msg), &out), HSM_OK);
@@ -324,10 +246,7 @@ END_TEST
 
 START_TEST(sym_challenge)
 {
-    hsm_card *c = fresh_card("sym");
-    begin(c);
-    init_card(c, -1);
-    login(c);
+    hsm_card *c = helper_card_ready("card-sym");
     const uint8_t algs[] = { 0x91, 0x01, 0x99 };
     ck_assert_int_eq(hsm_card_generate_sym(c, 3, 0xB2, algs, sizeof(algs)), HSM_OK);
     hsm_bytes fids = HSM_BYTES_INIT;
@@ -348,9 +267,9 @@ END_TEST
 
 START_TEST(dkek_wrap_unwrap)
 {
-    hsm_card *c = fresh_card("wrap");
-    begin(c);
-    init_card(c, 1);
+    hsm_card *c = helper_card_fresh("card-wrap");
+    helper_card_begin(c);
+    helper_card_init(c, 1);
     hsm_dkek_status st;
     ck_assert_int_eq(hsm_card_key_domain(c, 0, 0, NULL, 0, &st), HSM_OK);
     ck_assert_uint_eq(st.total, 1);
@@ -361,7 +280,7 @@ START_TEST(dkek_wrap_unwrap)
     ck_assert_uint_eq(st.missing, 0);
     uint8_t zero[8] = { 0 };
     ck_assert(memcmp(st.kcv, zero, 8) != 0);
-    login(c);
+    helper_card_login(c);
     EVP_PKEY *pub = gen_rsa(c, 1, 2048);
     hsm_bytes blob = HSM_BYTES_INIT, out = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_card_wrap(c, 1, &blob), HSM_OK);
@@ -369,17 +288,17 @@ START_TEST(dkek_wrap_unwrap)
     ck_assert_mem_eq(blob.data, st.kcv, 8);
     /* restore under another reference, through EF 2F10 staging (blob > max APDU) */
     hsm_card_set_max_apdu(c, 400);
-    trace_on();
+    helper_trace_on("card");
     ck_assert_int_eq(hsm_card_unwrap(c, 5, blob.data, blob.len), HSM_OK);
-    ck_assert_int_ge(count("apdu> 00 D7 2F 10"), 2);
-    ck_assert_int_eq(count("apdu> 80 74 05 93 Lc=0"), 1);
+    ck_assert_int_ge(helper_trace_count("apdu> 00 D7 2F 10"), 2);
+    ck_assert_int_eq(helper_trace_count("apdu> 80 74 05 93 Lc=0"), 1);
     hsm_card_set_max_apdu(c, 1232);
     const uint8_t msg[] = "unwrapped";
     ck_assert_int_eq(hsm_card_sign(c, 5, HSM_ALG_RSA_PKCS1_SHA256, msg, sizeof(msg), &out), HSM_OK);
     ck_assert(verify_sig(pub, "SHA256", msg, sizeof(msg), out.data, out.len));
     /* and directly in the data field when it fits */
     ck_assert_int_eq(hsm_card_unwrap(c, 6, blob.data, blob.len), HSM_OK);
-    ck_assert_int_eq(count("apdu> 80 74 06 93 Lc=0"), 0);
+    ck_assert_int_eq(helper_trace_count("apdu> 80 74 06 93 Lc=0"), 0);
     ck_assert_int_eq(hsm_card_sign(c, 6, HSM_ALG_RSA_PKCS1_SHA256, msg, sizeof(msg), &out), HSM_OK);
     ck_assert(verify_sig(pub, "SHA256", msg, sizeof(msg), out.data, out.len));
     EVP_PKEY_free(pub);
@@ -432,7 +351,7 @@ START_TEST(get_response_and_wrong_le)
     static hsm_transport ft = { .ops = &fake_ops, .reader = "fake" };
     hsm_card *c = NULL;
     ck_assert_int_eq(hsm_card_new(&ft, &c), HSM_OK);
-    trace_on();
+    helper_trace_on("card");
     fake_step = 0;
     hsm_apdu a = { 0x00, 0x84, 0x00, 0x00, NULL, 0, 8 };
     hsm_bytes r = HSM_BYTES_INIT;
@@ -443,9 +362,9 @@ START_TEST(get_response_and_wrong_le)
     ck_assert_uint_eq(r.data[0], 0xAA);
     ck_assert_uint_eq(r.data[16], 0xBB);
     ck_assert_uint_eq(r.data[r.len - 1], 0xCC);
-    ck_assert_int_eq(count("apdu> 00 84"), 2);        /* first try and the re-issue */
-    ck_assert_int_eq(count("apdu> 00 C0"), 2);        /* both GET RESPONSEs traced */
-    ck_assert_int_eq(count("apdu<"), 4);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 84"), 2);        /* first try and the re-issue */
+    ck_assert_int_eq(helper_trace_count("apdu> 00 C0"), 2);        /* both GET RESPONSEs traced */
+    ck_assert_int_eq(helper_trace_count("apdu<"), 4);
     hsm_bytes_free(&r);
     hsm_card_free(c);
 }

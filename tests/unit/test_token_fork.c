@@ -1,119 +1,29 @@
 /* Token sessions for servers: fork (inherited state confirmed with one status query), the cached
  * serial, and hsm_token_ensure_login() (one status query, VERIFY only when needed). */
 #include <check.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "hsm/card.h"
-#include "hsm/crypto.h"
-#include "hsm/ecsig.h"
+#include "helper_token.h"
 #include "hsm/rv.h"
 #include "hsm/token.h"
-#include "hsm/trace.h"
-#include "reader/reader.h"
-#include "sim/store.h"
 
-#define PIN "648219"
-static const uint8_t SO_PIN[8] = { '5', '7', '6', '2', '1', '8', '8', '0' };
-static char spec[600];
-static char trace_path[512];
-
-static const char *tmpdir(void)
-{
-    const char *d = getenv("SCHSM_TEST_TMP");
-    if (d == NULL || *d == '\0')
-        d = "/tmp";
-    mkdir(d, 0700);
-    return d;
-}
-
-static void trace_reset(void)
-{
-    unlink(trace_path);
-}
-
-static int count(const char *prefix)
-{
-    FILE *f = fopen(trace_path, "r");
-    if (f == NULL)
-        return 0;
-    char line[256];
-    int n = 0;
-    while (fgets(line, sizeof(line), f) != NULL)
-        n += strncmp(line, prefix, strlen(prefix)) == 0;
-    fclose(f);
-    return n;
-}
-
-static hsm_token *token(const char *pin)
-{
-    hsm_token *t = NULL;
-    ck_assert_int_eq(hsm_token_new(spec, schsm_reader_open, &t), HSM_OK);
-    if (pin != NULL)
-        ck_assert_int_eq(hsm_token_set_pin(t, pin, strlen(pin)), HSM_OK);
-    return t;
-}
-
-static void gen(hsm_token *t, const char *label, hsm_key *k)
-{
-    hsm_keygen_params p = { .type = HSM_KEY_EC, .ec_nid = NID_X9_62_prime256v1, .label = label, .key_domain = -1 };
-    ck_assert_msg(hsm_token_generate(t, &p, k) == HSM_OK, "generate: %s", hsm_token_error(t));
-}
-
-/* A fresh, initialised card with two EC keys "one" and "two". */
+/* A fresh, initialised card with two EC keys "one" and "two", and the APDU trace on. */
 static void setup(void)
 {
-    static int n;
-    char path[512];
-    snprintf(path, sizeof(path), "%s/token-%d-%d.state", tmpdir(), (int)getpid(), n++);
-    unlink(path);
-    snprintf(spec, sizeof(spec), "sim:%s", path);
-    hsm_transport *tr = NULL;
-    char why[256];
-    ck_assert_int_eq(schsm_reader_open(spec, &tr, why, sizeof(why)), HSM_OK);
-    hsm_card *c = NULL;
-    ck_assert_int_eq(hsm_card_new(tr, &c), HSM_OK);
-    int rc = hsm_card_begin(c);
-    ck_assert(rc == HSM_OK || rc == HSM_E_RESET);
-    hsm_init_params ip = { .options = 1, .pin = (const uint8_t *)PIN, .pin_len = 6, .so_pin = SO_PIN,
-                           .pin_retries = 3, .dkek_shares = -1 };
-    ck_assert_int_eq(hsm_card_select(c, NULL), HSM_OK);
-    ck_assert_int_eq(hsm_card_initialize(c, &ip), HSM_OK);
-    hsm_card_end(c);
-    hsm_card_free(c);
-    hsm_token *t = token(PIN);
-    hsm_key k;
-    gen(t, "one", &k);
-    gen(t, "two", &k);
-    hsm_token_free(t);
-
-    snprintf(trace_path, sizeof(trace_path), "%s/trace-token-%d.log", tmpdir(), (int)getpid());
-    unlink(trace_path);
-    setenv("SCHSM_DEBUG", "apdu", 1);
-    setenv("SCHSM_DEBUG_FILE", trace_path, 1);
-    hsm_trace_set("apdu");
-}
-
-static void teardown(void)
-{
-    unsetenv("SCHSM_DEBUG");
-    hsm_trace_set("0");
+    helper_token_card("token");
+    helper_trace_on("token");
 }
 
 static const uint8_t HASH[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
                                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
 
-
 /* Card-level logout by an outside observer: a SELECT, as schsm-tool does after changing keys. */
 static void foreign_select(void)
 {
-    hsm_token *o = token(NULL);
+    hsm_token *o = helper_token(NULL);
     hsm_card *c = hsm_token_lock(o);
     ck_assert_ptr_nonnull(c);
     hsm_token_unlock(o, 0);
@@ -127,7 +37,7 @@ static int child_sign(hsm_token *t, const hsm_key *k)
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         hsm_bytes s = HSM_BYTES_INIT;
-        trace_reset();
+        helper_trace_reset();
         int rc = hsm_token_sign(t, k, HSM_ALG_ECDSA, HASH, 32, &s);
         _exit(rc == HSM_OK ? 0 : 1);
     }
@@ -141,21 +51,21 @@ static int child_sign(hsm_token *t, const hsm_key *k)
  * (login standing) plus the SIGN, with no SELECT and no directory read. */
 START_TEST(child_first_sign_two_apdus)
 {
-    hsm_token *t = token(PIN);
+    hsm_token *t = helper_token(HELPER_PIN);
     hsm_key k;
     hsm_bytes sig = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
     ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
     ck_assert_int_eq(child_sign(t, &k), 0);
-    ck_assert_int_eq(count("apdu>"), 2);
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=0"), 1);
-    ck_assert_int_eq(count("apdu> 80 68"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu>"), 2);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=0"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu> 80 68"), 1);
     /* a second child, same again; the parent still signs with 1 APDU */
     ck_assert_int_eq(child_sign(t, &k), 0);
-    ck_assert_int_eq(count("apdu>"), 2);
-    trace_reset();
+    ck_assert_int_eq(helper_trace_count("apdu>"), 2);
+    helper_trace_reset();
     ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
-    ck_assert_int_eq(count("apdu>"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu>"), 1);
     hsm_bytes_free(&sig);
     hsm_token_free(t);
 }
@@ -165,17 +75,17 @@ END_TEST
  * use: the inherited directory is dropped and re-read, and the child logs in again. */
 START_TEST(child_drops_inherited_state_without_login)
 {
-    hsm_token *t = token(PIN);
+    hsm_token *t = helper_token(HELPER_PIN);
     hsm_key k;
     hsm_bytes sig = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
     ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
     foreign_select();
     ck_assert_int_eq(child_sign(t, &k), 0);
-    ck_assert_int_eq(count("apdu> 00 A4 04 04"), 1);        /* re-selected */
-    ck_assert_int_eq(count("apdu> 80 58"), 1);              /* directory re-read */
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 1);   /* logged in with the held PIN */
-    ck_assert_int_eq(count("apdu> 80 68"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 A4 04 04"), 1);        /* re-selected */
+    ck_assert_int_eq(helper_trace_count("apdu> 80 58"), 1);              /* directory re-read */
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=6"), 1);   /* logged in with the held PIN */
+    ck_assert_int_eq(helper_trace_count("apdu> 80 68"), 1);
     hsm_bytes_free(&sig);
     hsm_token_free(t);
 }
@@ -184,16 +94,16 @@ END_TEST
 /* A key replaced behind the parent's back is not used by a child. */
 START_TEST(child_never_uses_replaced_key)
 {
-    hsm_token *t = token(PIN);
+    hsm_token *t = helper_token(HELPER_PIN);
     hsm_key k;
     hsm_bytes sig = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
     ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
-    hsm_token *o = token(PIN);
+    hsm_token *o = helper_token(HELPER_PIN);
     hsm_key ko, kn;
     ck_assert_int_eq(hsm_token_find_key(o, "one", NULL, 0, &ko), HSM_OK);
     ck_assert_int_eq(hsm_token_delete_key(o, &ko), HSM_OK);
-    gen(o, "one", &kn);   /* same label, same reference, another key */
+    helper_token_gen_ec(o, "one", &kn);   /* same label, same reference, another key */
     hsm_token_free(o);
     ck_assert_int_ne(child_sign(t, &k), 0);
     hsm_bytes_free(&sig);
@@ -203,26 +113,23 @@ END_TEST
 
 START_TEST(serial_read_once)
 {
-    hsm_token *t = token(NULL);
+    hsm_token *t = helper_token(NULL);
     char s1[32], s2[32];
     ck_assert_int_eq(hsm_token_serial(t, s1, sizeof(s1)), HSM_OK);
     ck_assert_int_eq(hsm_token_serial(t, s2, sizeof(s2)), HSM_OK);
     ck_assert_str_eq(s1, s2);
     ck_assert_int_gt(strlen(s1), 5);
-    ck_assert_int_eq(count("apdu> 00 B1 2F 02"), 1);
-    ck_assert_int_eq(count("apdu> 00 B1 2F 03"), 0);   /* no token-info read */
-    ck_assert_int_eq(count("apdu> 00 20"), 0);         /* no PIN status */
+    ck_assert_int_eq(helper_trace_count("apdu> 00 B1 2F 02"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 B1 2F 03"), 0);   /* no token-info read */
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20"), 0);         /* no PIN status */
     hsm_token_info info;
     ck_assert_int_eq(hsm_token_info_get(t, &info), HSM_OK);
     ck_assert_str_eq(info.serial, s1);
-    ck_assert_int_eq(count("apdu> 00 B1 2F 02"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 B1 2F 02"), 1);
     /* a reset forgets it */
-    sim_store *st = NULL;
-    ck_assert_int_eq(sim_store_open(spec + 4, &st), HSM_OK);
-    ck_assert_int_eq(sim_store_power_cycle(st), HSM_OK);
-    sim_store_close(st);
+    helper_card_reset();
     ck_assert_int_eq(hsm_token_serial(t, s2, sizeof(s2)), HSM_OK);
-    ck_assert_int_eq(count("apdu> 00 B1 2F 02"), 2);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 B1 2F 02"), 2);
     hsm_token_free(t);
 }
 END_TEST
@@ -240,25 +147,25 @@ static size_t give_pin(void *arg, char *buf, size_t cap)
 
 START_TEST(ensure_login_one_status_query)
 {
-    hsm_token *t = token(NULL);
+    hsm_token *t = helper_token(NULL);
     hsm_key k;
     hsm_bytes sig = HSM_BYTES_INIT;
     foreign_select();
     ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
-    trace_reset();
+    helper_trace_reset();
     asked = 0;
-    ck_assert_msg(hsm_token_ensure_login(t, give_pin, PIN) == HSM_OK, "%s", hsm_token_error(t));
+    ck_assert_msg(hsm_token_ensure_login(t, give_pin, HELPER_PIN) == HSM_OK, "%s", hsm_token_error(t));
     ck_assert_int_eq(asked, 1);
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=0"), 1);
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 1);
-    trace_reset();
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=0"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=6"), 1);
+    helper_trace_reset();
     ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
-    ck_assert_int_eq(count("apdu>"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu>"), 1);
     /* logged in and holding a PIN: nothing sent, nobody asked */
-    trace_reset();
-    ck_assert_int_eq(hsm_token_ensure_login(t, give_pin, PIN), HSM_OK);
+    helper_trace_reset();
+    ck_assert_int_eq(hsm_token_ensure_login(t, give_pin, HELPER_PIN), HSM_OK);
     ck_assert_int_eq(asked, 1);
-    ck_assert_int_eq(count("apdu>"), 0);
+    ck_assert_int_eq(helper_trace_count("apdu>"), 0);
     hsm_bytes_free(&sig);
     hsm_token_free(t);
 }
@@ -266,25 +173,22 @@ END_TEST
 
 START_TEST(ensure_login_holds_pin_when_logged_in)
 {
-    hsm_token *a = token(PIN), *b = token(NULL);
+    hsm_token *a = helper_token(HELPER_PIN), *b = helper_token(NULL);
     hsm_key k;
     hsm_bytes sig = HSM_BYTES_INIT;
     hsm_key kb;
     ck_assert_int_eq(hsm_token_find_key(a, "one", NULL, 0, &k), HSM_OK);
     ck_assert_int_eq(hsm_token_find_key(b, "one", NULL, 0, &kb), HSM_OK);   /* b selected the applet */
     ck_assert_int_eq(hsm_token_sign(a, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);   /* a logs in */
-    trace_reset();
+    helper_trace_reset();
     asked = 0;
-    ck_assert_int_eq(hsm_token_ensure_login(b, give_pin, PIN), HSM_OK);
+    ck_assert_int_eq(hsm_token_ensure_login(b, give_pin, HELPER_PIN), HSM_OK);
     ck_assert_int_eq(asked, 1);                               /* asked, to survive a reset */
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 0);     /* but not sent */
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=6"), 0);     /* but not sent */
     /* after a reset, b logs in with the PIN it holds */
-    sim_store *st = NULL;
-    ck_assert_int_eq(sim_store_open(spec + 4, &st), HSM_OK);
-    ck_assert_int_eq(sim_store_power_cycle(st), HSM_OK);
-    sim_store_close(st);
+    helper_card_reset();
     ck_assert_msg(hsm_token_sign(b, &k, HSM_ALG_ECDSA, HASH, 32, &sig) == HSM_OK, "%s", hsm_token_error(b));
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=6"), 1);
     hsm_bytes_free(&sig);
     hsm_token_free(a);
     hsm_token_free(b);
@@ -293,12 +197,12 @@ END_TEST
 
 START_TEST(ensure_login_without_pin_refused)
 {
-    hsm_token *t = token(NULL);
+    hsm_token *t = helper_token(NULL);
     foreign_select();
-    trace_reset();
+    helper_trace_reset();
     ck_assert_int_eq(hsm_token_ensure_login(t, give_pin, NULL), HSM_E_PIN_REFUSED);
     ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "PIN is needed"));
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 0);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=6"), 0);
     /* no callback: left to the first private-key operation */
     ck_assert_int_eq(hsm_token_ensure_login(t, NULL, NULL), HSM_OK);
     hsm_token_free(t);
@@ -310,7 +214,7 @@ int main(void)
     Suite *s = suite_create("token_fork");
     TCase *tc = tcase_create("sim");
     tcase_set_timeout(tc, 120);
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, helper_trace_off);
     tcase_add_test(tc, child_first_sign_two_apdus);
     tcase_add_test(tc, child_drops_inherited_state_without_login);
     tcase_add_test(tc, child_never_uses_replaced_key);
