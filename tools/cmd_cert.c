@@ -160,14 +160,12 @@ static int run_export_pubkey(tool_ctx *ctx, tool_args *a)
 }
 
 static const tool_opt import_opts[] = {
-    { "label", "L", "the key's label" },
-    { "id", "HEX", "the key's ID" },
+    TOOL_OPTS_KEY_SELECT,
     { "in", "FILE", "certificate, PEM or DER" },
     { NULL, NULL, NULL },
 };
 static const tool_opt export_opts[] = {
-    { "label", "L", "the key's label" },
-    { "id", "HEX", "the key's ID" },
+    TOOL_OPTS_KEY_SELECT,
     { "out", "FILE", "output file (default: standard output)" },
     { NULL, NULL, NULL },
 };

@@ -847,8 +847,7 @@ static const tool_opt status_opts[] = {
     { NULL, NULL, NULL },
 };
 static const tool_opt wrap_opts[] = {
-    { "label", "L", "the key's label" },
-    { "id", "HEX", "the key's ID" },
+    TOOL_OPTS_KEY_SELECT,
     { "out", "FILE", "where to write the wrapped key (sc-hsm-tool --wrap-key format)" },
     { "force", NULL, "overwrite FILE when it exists" },
     { NULL, NULL, NULL },

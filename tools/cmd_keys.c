@@ -306,8 +306,7 @@ static const tool_opt list_opts[] = {
     { NULL, NULL, NULL },
 };
 static const tool_opt delete_opts[] = {
-    { "label", "L", "the key's label" },
-    { "id", "HEX", "the key's ID" },
+    TOOL_OPTS_KEY_SELECT,
     { "yes", NULL, "do not ask for confirmation (required without a terminal)" },
     { NULL, NULL, NULL },
 };

@@ -220,20 +220,30 @@ static int parse_opts(tool_ctx *ctx, int argc, char **argv, int *pos, tool_args 
     return PARSE_OK;
 }
 
-static int run(tool_ctx *ctx, int argc, char **argv)
+/* Ends run() on a parse_opts() result other than PARSE_OK: --help (for c, or the main help when
+ * c is NULL), --version, or the error status itself. */
+static int help_or_version(int r, const tool_cmd *c)
 {
-    int pos = 1;
-    int r = parse_opts(ctx, argc, argv, &pos, NULL, 1);
     if (r == PARSE_HELP) {
-        main_help(stdout);
+        if (c == NULL)
+            main_help(stdout);
+        else
+            cmd_help(stdout, c);
         return TOOL_OK;
     }
     if (r == PARSE_VERSION) {
         printf("schsm-tool %s\n", SCHSM_TOOL_VERSION);
         return TOOL_OK;
     }
+    return r;
+}
+
+static int run(tool_ctx *ctx, int argc, char **argv)
+{
+    int pos = 1;
+    int r = parse_opts(ctx, argc, argv, &pos, NULL, 1);
     if (r != PARSE_OK)
-        return r;
+        return help_or_version(r, NULL);
     if (pos >= argc) {
         main_help(stderr);
         return TOOL_USAGE;
@@ -258,16 +268,8 @@ static int run(tool_ctx *ctx, int argc, char **argv)
     memset(&a, 0, sizeof(a));
     a.opts = c->opts;
     r = parse_opts(ctx, argc, argv, &pos, &a, 0);
-    if (r == PARSE_HELP) {
-        cmd_help(stdout, c);
-        return TOOL_OK;
-    }
-    if (r == PARSE_VERSION) {
-        printf("schsm-tool %s\n", SCHSM_TOOL_VERSION);
-        return TOOL_OK;
-    }
     if (r != PARSE_OK)
-        return r;
+        return help_or_version(r, c);
     if (ctx->pin_value != NULL && ctx->pin_source != NULL)
         return tool_usage_error(ctx, "give either --pin or --pin-source, not both");
     if (ctx->pin_value != NULL) {

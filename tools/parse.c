@@ -2,6 +2,7 @@
  * never echo secret values, only their shape. */
 #include "tools/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -24,6 +24,9 @@ typedef struct {
 
 #define TOOL_MAX_OPTS 24
 
+/* The options tool_find_key() reads to pick one key on the card. */
+#define TOOL_OPTS_KEY_SELECT { "label", "L", "the key's label" }, { "id", "HEX", "the key's ID" }
+
 typedef struct {
     const tool_opt *opts;           /* command options (NULL-name terminated) */
     const char *val[TOOL_MAX_OPTS];

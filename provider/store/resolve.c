@@ -137,14 +137,59 @@ int schsm_resolve_login(schsm_provctx *prov, hsm_token *t, const char *pin_sourc
     return 0;
 }
 
+/* A key-reference file is decoded in two steps (a probe, then the key), which are one logical
+ * lookup: the key step of the same thread takes the probe's handle instead of reading the
+ * directory again. That is safe without any time limit because the handle carries the identity
+ * generation of the probe's read: after any change it is re-validated before it is used. */
+static __thread struct {
+    hsm_token *t;
+    int key_type;
+    hsm_key k;
+    char uri[1024];
+} last_probe;
+
+static void probe_forget(void)
+{
+    last_probe.t = NULL;
+    OPENSSL_cleanse(last_probe.uri, sizeof(last_probe.uri));
+}
+
 int schsm_resolve_probe(schsm_provctx *prov, const char *uri_text, int key_type)
 {
     schsm_uri u;
     hsm_token *t = NULL;
     hsm_key k;
+    probe_forget();
     int ok = find(prov, uri_text, key_type, &u, &t, &k);
+    /* never a URI that carries a PIN */
+    if (ok && strlen(uri_text) < sizeof(last_probe.uri) && strstr(uri_text, "pin-value") == NULL) {
+        last_probe.t = t;
+        last_probe.key_type = key_type;
+        last_probe.k = k;
+        memcpy(last_probe.uri, uri_text, strlen(uri_text) + 1);
+    }
     schsm_uri_clear(&u);
     return ok;
+}
+
+/* The probe's result for this lookup, if the probe just before was for the same URI. */
+static int take_probe(schsm_provctx *prov, const char *uri_text, int key_type, schsm_uri *u, hsm_token **t,
+                      hsm_key *k)
+{
+    char err[256];
+    int hit = last_probe.t != NULL && last_probe.key_type == key_type && strcmp(last_probe.uri, uri_text) == 0;
+    if (hit) {
+        *t = last_probe.t;
+        *k = last_probe.k;
+    }
+    probe_forget();
+    if (!hit)
+        return 0;
+    if (!schsm_uri_parse(uri_text, u, err, sizeof(err))) {
+        schsm_raise(prov, SCHSM_R_BAD_URI, "bad schsm: URI: %s", err);
+        return -1;
+    }
+    return 1;
 }
 
 schsm_key *schsm_resolve_private_key(schsm_provctx *prov, const char *uri_text, int key_type,
@@ -154,9 +199,11 @@ schsm_key *schsm_resolve_private_key(schsm_provctx *prov, const char *uri_text, 
     hsm_token *t = NULL;
     hsm_key k;
     schsm_key *key = NULL;
+    int found = take_probe(prov, uri_text, key_type, &u, &t, &k);
 
-    if (find(prov, uri_text, key_type, &u, &t, &k)
-        && schsm_resolve_login(prov, t, u.pin_source, u.pin_value, cb, cbarg)) {
+    if (found == 0)
+        found = find(prov, uri_text, key_type, &u, &t, &k);
+    if (found == 1 && schsm_resolve_login(prov, t, u.pin_source, u.pin_value, cb, cbarg)) {
         key = schsm_key_new_card(prov, t, &k, uri_text);
         if (key == NULL)
             schsm_raise(prov, SCHSM_R_INTERNAL, "out of memory");

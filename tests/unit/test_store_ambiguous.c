@@ -96,6 +96,7 @@ static void make_card(void)
 }
 
 static OSSL_LIB_CTX *libctx;
+static OSSL_PROVIDER *prov_schsm, *prov_default;
 
 static void load_providers(void)
 {
@@ -108,8 +109,10 @@ static void load_providers(void)
     libctx = OSSL_LIB_CTX_new();
     ck_assert_ptr_nonnull(libctx);
     ck_assert_int_eq(OSSL_PROVIDER_set_default_search_path(libctx, lib), 1);
-    ck_assert_msg(OSSL_PROVIDER_load(libctx, "schsm") != NULL, "cannot load schsm.so from %s", lib);
-    ck_assert_ptr_nonnull(OSSL_PROVIDER_load(libctx, "default"));
+    prov_schsm = OSSL_PROVIDER_load(libctx, "schsm");
+    ck_assert_msg(prov_schsm != NULL, "cannot load schsm.so from %s", lib);
+    prov_default = OSSL_PROVIDER_load(libctx, "default");
+    ck_assert_ptr_nonnull(prov_default);
     setenv("SCHSM_READER", reader, 1);
 }
 
@@ -188,6 +191,9 @@ START_TEST(ambiguous_label)
     /* a malformed URI fails at open with the parser's message */
     ck_assert_int_eq(load_all("schsm:object=a;objectt=b", 0, err, sizeof(err)), -1);
     ck_assert_msg(strstr(err, "unknown path attribute 'objectt'") != NULL, "error was: %s", err);
+    /* A loaded provider keeps a reference of its own: unload, so teardown runs and frees the tokens. */
+    OSSL_PROVIDER_unload(prov_schsm);
+    OSSL_PROVIDER_unload(prov_default);
     OSSL_LIB_CTX_free(libctx);
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", workdir);
