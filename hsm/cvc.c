@@ -501,6 +501,21 @@ done:
     return rc;
 }
 
+int hsm_cvc_put_signed(EVP_PKEY *key, unsigned tag, const uint8_t *tbs, size_t len, hsm_bytes *out)
+{
+    hsm_bytes sig = HSM_BYTES_INIT;
+    size_t m;
+    int rc = hsm_cvc_sign(key, tbs, len, &sig);
+    if (rc == HSM_OK) {
+        hsm_tlv_open(out, tag, &m);
+        hsm_bytes_put(out, tbs, len);
+        hsm_tlv_put(out, 0x5F37, sig.data, sig.len);
+        rc = hsm_tlv_close(out, m);
+    }
+    hsm_bytes_free(&sig);
+    return rc;
+}
+
 int hsm_cvc_build_cert(const char *car, EVP_PKEY *holder, int with_params, const char *chr,
                        uint8_t role, const uint8_t effective[6], const uint8_t expiry[6],
                        EVP_PKEY *signer, hsm_bytes *out)
@@ -509,8 +524,8 @@ int hsm_cvc_build_cert(const char *car, EVP_PKEY *holder, int with_params, const
     if (car == NULL || holder == NULL || chr == NULL || signer == NULL || out == NULL)
         return HSM_E_ARGS;
     const uint8_t *oid = EVP_PKEY_is_a(holder, "RSA") ? HSM_OID_TA_RSA_V15_SHA256 : HSM_OID_TA_ECDSA_SHA256;
-    hsm_bytes body = HSM_BYTES_INIT, sig = HSM_BYTES_INIT;
-    size_t m_body, m_chat, m_cert;
+    hsm_bytes body = HSM_BYTES_INIT;
+    size_t m_body, m_chat;
     int rc;
     hsm_tlv_open(&body, 0x7F4E, &m_body);
     hsm_tlv_put_u8(&body, 0x5F29, 0x00);
@@ -524,16 +539,9 @@ int hsm_cvc_build_cert(const char *car, EVP_PKEY *holder, int with_params, const
     hsm_tlv_close(&body, m_chat);
     hsm_tlv_put(&body, 0x5F25, effective, 6);
     hsm_tlv_put(&body, 0x5F24, expiry, 6);
-    if ((rc = hsm_tlv_close(&body, m_body)) != HSM_OK)
-        goto done;
-    if ((rc = hsm_cvc_sign(signer, body.data, body.len, &sig)) != HSM_OK)
-        goto done;
-    hsm_tlv_open(out, 0x7F21, &m_cert);
-    hsm_bytes_put(out, body.data, body.len);
-    hsm_tlv_put(out, 0x5F37, sig.data, sig.len);
-    rc = hsm_tlv_close(out, m_cert);
+    if ((rc = hsm_tlv_close(&body, m_body)) == HSM_OK)
+        rc = hsm_cvc_put_signed(signer, 0x7F21, body.data, body.len, out);
 done:
     hsm_bytes_free(&body);
-    hsm_bytes_free(&sig);
     return rc;
 }

@@ -88,6 +88,10 @@ int hsm_cvc_put_pubkey(EVP_PKEY *key, const uint8_t *oid, size_t oid_len, int wi
 /* Signs data the way the card signs CVCs: SHA-256, ECDSA plain r||s (field length each) or RSA PKCS#1 v1.5. */
 int hsm_cvc_sign(EVP_PKEY *key, const uint8_t *data, size_t len, hsm_bytes *sig);
 
+/* Appends tag { tbs, 5F37 signature of tbs by key (hsm_cvc_sign) }: the signed outer layer of
+ * a CVC (7F21) and of an authenticated request (67). */
+int hsm_cvc_put_signed(EVP_PKEY *key, unsigned tag, const uint8_t *tbs, size_t len, hsm_bytes *out);
+
 /* Additions by the sim engineer (used by sim/ and by sim/certs/mkcerts.c). */
 
 /* EC public key from an uncompressed point on a curve of the table; HSM_E_PARSE when the

@@ -68,7 +68,7 @@ static int list_readers(SCARDCONTEXT ctx, char **out, LONG *err)
     return r == SCARD_S_SUCCESS || r == SCARD_E_NO_READERS_AVAILABLE ? HSM_E_NO_READER : HSM_E_COMM;
 }
 
-static int ci_contains(const char *hay, const char *needle)
+int hsm_reader_matches(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);
     for (const char *h = hay; *h != '\0'; h++) {
@@ -196,7 +196,7 @@ int hsm_pcsc_open(const char *reader_match, hsm_transport **out, char *why, size
         size_t hits = 0, i = 0;
         const char *exact = NULL;
         for (const char *s = names; *s != '\0'; s += strlen(s) + 1, i++) {
-            if (ci_contains(s, reader_match)) {
+            if (hsm_reader_matches(s, reader_match)) {
                 sel[i] = 1;
                 hits++;
                 chosen = s;

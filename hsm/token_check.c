@@ -68,14 +68,22 @@ int tok_sig_verifies(EVP_PKEY *pub, uint8_t alg, const uint8_t *in, size_t len, 
     return ok;
 }
 
-void tok_keep_witness(hsm_token *t, uint8_t ref, uint8_t alg, const uint8_t *in, size_t len,
+void tok_keep_witness(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *in, size_t len,
                       const hsm_bytes *sig)
 {
-    struct tok_wit *w = &t->wit[ref];
+    struct tok_wit *w = &t->wit[k->key_ref];
     if (alg != HSM_ALG_ECDSA && alg != HSM_ALG_RSA_RAW)
         return;
     w->valid = hsm_bytes_set(&w->in, in, len) == HSM_OK && hsm_bytes_set(&w->sig, sig->data, sig->len) == HSM_OK;
     w->alg = alg;
+    w->key = *k;
+}
+
+/* The witness was made under the directory entry k has now (else it speaks of another key). */
+static int witness_applies(const struct tok_wit *w, const hsm_key *k)
+{
+    return w->valid && w->key.type == k->type && strcmp(w->key.label, k->label) == 0 &&
+           w->key.id_len == k->id_len && memcmp(w->key.id, k->id, k->id_len) == 0;
 }
 
 void tok_free_witnesses(hsm_token *t)
@@ -100,13 +108,14 @@ static int transport_failure(int rc)
 }
 
 /* Once per generation and reference, before anything overwrites the witness: is the key at ref
- * the one that made it? No witness: nothing to go by (1). */
-static int check_witness(hsm_token *t, uint8_t ref)
+ * the one that made it? No witness for this entry: nothing to go by (1). */
+static int check_witness(hsm_token *t, const hsm_key *k)
 {
+    uint8_t ref = k->key_ref;
     if (t->ref_checked[ref] == t->idgen)
         return HSM_OK;
     int same = 1;
-    if (t->wit[ref].valid) {
+    if (witness_applies(&t->wit[ref], k)) {
         EVP_PKEY *cur = NULL;
         int rc = tok_ce_pub(t, ref, &cur);
         if (rc != HSM_OK && transport_failure(rc))
@@ -126,7 +135,7 @@ int tok_check_handle(hsm_token *t, const hsm_key *k, EVP_PKEY *pub)
 {
     int rc = tok_check_key(t, k);
     if (rc == HSM_OK)
-        rc = check_witness(t, k->key_ref);
+        rc = check_witness(t, k);
     if (rc != HSM_OK || k->gen == t->idgen)
         return rc;
     if (pub != NULL) {

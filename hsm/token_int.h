@@ -23,6 +23,7 @@ struct tok_wit {
     int valid;
     uint8_t alg;
     hsm_bytes in, sig;
+    hsm_key key;         /* the directory entry it was made under (a different one: not evidence) */
 };
 
 struct hsm_token {
@@ -125,7 +126,7 @@ int tok_check_handle(hsm_token *t, const hsm_key *k, EVP_PKEY *pub);
  * tell (an algorithm we do not check). Leaves no error on OpenSSL's queue. */
 int tok_sig_verifies(EVP_PKEY *pub, uint8_t alg, const uint8_t *in, size_t len, const uint8_t *sig,
                      size_t sig_len);
-void tok_keep_witness(hsm_token *t, uint8_t ref, uint8_t alg, const uint8_t *in, size_t len,
+void tok_keep_witness(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *in, size_t len,
                       const hsm_bytes *sig);
 void tok_free_witnesses(hsm_token *t);
 

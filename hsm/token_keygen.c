@@ -209,6 +209,7 @@ int hsm_token_generate(hsm_token *t, const hsm_keygen_params *p, hsm_key *out)
         out->id_len = d.id_len;
         out->bits = d.bits;
         out->has_cert_file = p->type != HSM_KEY_AES;
+        out->gen = t->idgen;   /* we just wrote its entry: current, no re-check needed */
     }
     tok_forget_dir(t);
     if (rc == HSM_OK)
@@ -218,10 +219,10 @@ out:
     return rc;
 }
 
-int hsm_token_delete_key(hsm_token *t, const hsm_key *k)
+/* Enters t to change key k: k must still be the key on the card, and the held PIN is verified.
+ * On failure t is left again. */
+static int enter_for_key(hsm_token *t, const hsm_key *k)
 {
-    if (t == NULL || k == NULL || k->key_ref == 0)
-        return HSM_E_ARGS;
     int rc = tok_enter(t);
     if (rc != HSM_OK)
         return rc;
@@ -229,7 +230,17 @@ int hsm_token_delete_key(hsm_token *t, const hsm_key *k)
     if (rc == HSM_OK)
         rc = tok_login_held(t, 0);
     if (rc != HSM_OK)
-        goto out;
+        tok_leave(t);
+    return rc;
+}
+
+int hsm_token_delete_key(hsm_token *t, const hsm_key *k)
+{
+    if (t == NULL || k == NULL || k->key_ref == 0)
+        return HSM_E_ARGS;
+    int rc = enter_for_key(t, k);
+    if (rc != HSM_OK)
+        return rc;
     static const uint8_t prefixes[] = { HSM_PREFIX_KEY, HSM_PREFIX_PRKD, HSM_PREFIX_EE_CERT, HSM_PREFIX_REQ_KEEP };
     for (size_t i = 0; i < sizeof(prefixes) && rc == HSM_OK; i++) {
         rc = del(t, FID(prefixes[i], k->key_ref));
@@ -240,7 +251,6 @@ int hsm_token_delete_key(hsm_token *t, const hsm_key *k)
     }
     tok_forget_dir(t);
     tok_logout_others(t);
-out:
     tok_leave(t);
     return rc;
 }
@@ -249,14 +259,9 @@ int hsm_token_store_cert(hsm_token *t, const hsm_key *k, const uint8_t *der, siz
 {
     if (t == NULL || k == NULL || der == NULL || len == 0 || len > 0xFFFF)
         return HSM_E_ARGS;
-    int rc = tok_enter(t);
+    int rc = enter_for_key(t, k);
     if (rc != HSM_OK)
         return rc;
-    rc = tok_check_key(t, k);
-    if (rc == HSM_OK)
-        rc = tok_login_held(t, 0);
-    if (rc != HSM_OK)
-        goto out;
     uint16_t ce = FID(HSM_PREFIX_EE_CERT, k->key_ref), keep = FID(HSM_PREFIX_REQ_KEEP, k->key_ref);
     if (tok_has_fid(t, ce) && !tok_has_fid(t, keep)) {
         /* The 67 request is the key's attestation: keep it in CBnn before it is replaced. */
@@ -280,7 +285,6 @@ int hsm_token_store_cert(hsm_token *t, const hsm_key *k, const uint8_t *der, siz
         tok_err(t, "cannot store the certificate: %s", hsm_rv_text(rc));
 done:
     tok_forget_dir(t);
-out:
     tok_leave(t);
     return rc;
 }

@@ -51,7 +51,7 @@ static int private_op(hsm_token *t, const hsm_key *k, EVP_PKEY *pub, uint8_t alg
         }
         if (rc == HSM_OK) {
             if (is_sign)
-                tok_keep_witness(t, k->key_ref, alg, in, len, out);
+                tok_keep_witness(t, k, alg, in, len, out);
             break;
         }
         uint16_t sw = hsm_card_last_sw(t->card);

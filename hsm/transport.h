@@ -37,6 +37,9 @@ struct hsm_transport {
  * list of readers seen is written to why (may be NULL). */
 int hsm_pcsc_open(const char *reader_match, hsm_transport **out, char *why, size_t why_len);
 
+/* The reader-name rule of the design: case-insensitive substring (an empty spec matches all). */
+int hsm_reader_matches(const char *reader_name, const char *spec);
+
 /* Lists PC/SC reader names (NUL separated, double-NUL terminated, malloc'd). */
 int hsm_pcsc_list(char **names);
 

@@ -79,8 +79,8 @@ static uint16_t parse_gakp(const hsm_apdu *a, gakp_req *r)
 /* 67 { 7F21 { 7F4E {...} 5F37 inner } 42 outer CAR 5F37 outer } */
 static int build_request(sim_card *c, const gakp_req *r, EVP_PKEY *key, uint8_t domain, hsm_bytes *req)
 {
-    hsm_bytes body = HSM_BYTES_INIT, cert = HSM_BYTES_INIT, sig = HSM_BYTES_INIT, tbs = HSM_BYTES_INIT;
-    size_t m, mr;
+    hsm_bytes body = HSM_BYTES_INIT, tbs = HSM_BYTES_INIT;
+    size_t m;
     char devchr[17];
     int rc;
     sim_key *dev = sim_key_find(c, 0);
@@ -98,31 +98,18 @@ static int build_request(sim_card *c, const gakp_req *r, EVP_PKEY *key, uint8_t 
     else
         hsm_tlv_put(&body, 0x5F20, "UTDUMMY00001", 12);
     sim_xkek_put_extension(c, domain, &body);
-    if ((rc = hsm_tlv_close(&body, m)) != HSM_OK || (rc = hsm_cvc_sign(key, body.data, body.len, &sig)) != HSM_OK)
+    if ((rc = hsm_tlv_close(&body, m)) != HSM_OK ||
+        (rc = hsm_cvc_put_signed(key, 0x7F21, body.data, body.len, &tbs)) != HSM_OK)
         goto done;
-    hsm_tlv_open(&cert, 0x7F21, &m);
-    hsm_bytes_put(&cert, body.data, body.len);
-    hsm_tlv_put(&cert, 0x5F37, sig.data, sig.len);
-    if ((rc = hsm_tlv_close(&cert, m)) != HSM_OK)
-        goto done;
-    hsm_bytes_put(&tbs, cert.data, cert.len);
     if (r->outer_car.val) {
         hsm_tlv_put(&tbs, 0x42, r->outer_car.val, r->outer_car.len);
     } else {
         sim_device_chr(c, devchr, sizeof(devchr));
         hsm_tlv_put(&tbs, 0x42, devchr, strlen(devchr));
     }
-    hsm_bytes_clear(&sig);
-    if ((rc = hsm_cvc_sign(devkey, tbs.data, tbs.len, &sig)) != HSM_OK)
-        goto done;
-    hsm_tlv_open(req, 0x67, &mr);
-    hsm_bytes_put(req, tbs.data, tbs.len);
-    hsm_tlv_put(req, 0x5F37, sig.data, sig.len);
-    rc = hsm_tlv_close(req, mr);
+    rc = hsm_cvc_put_signed(devkey, 0x67, tbs.data, tbs.len, req);
 done:
     hsm_bytes_free(&body);
-    hsm_bytes_free(&cert);
-    hsm_bytes_free(&sig);
     hsm_bytes_free(&tbs);
     return rc;
 }

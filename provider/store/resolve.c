@@ -106,30 +106,32 @@ static int find(schsm_provctx *prov, const char *uri_text, int key_type, schsm_u
 struct cb_watch {
     OSSL_PASSPHRASE_CALLBACK *cb;
     void *cbarg;
-    int asked, gave;
+    int empty;              /* the callback answered, with an empty PIN */
 };
 
 static int watch_cb(char *pass, size_t pass_size, size_t *pass_len, const OSSL_PARAM params[], void *arg)
 {
     struct cb_watch *w = arg;
-    w->asked = 1;
+    *pass_len = 0;
     int ok = w->cb(pass, pass_size, pass_len, params, w->cbarg);
-    w->gave = ok && *pass_len > 0;
+    w->empty = ok && *pass_len == 0;
     return ok;
 }
 
 int schsm_resolve_login(schsm_provctx *prov, hsm_token *t, const char *pin_source, const char *pin_value,
                         OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
 {
-    struct cb_watch w = { cb, cbarg, 0, 0 };
+    struct cb_watch w = { cb, cbarg, 0 };
     ERR_set_mark();
     if (schsm_login_now(prov, t, pin_source, pin_value, cb != NULL ? watch_cb : NULL, &w)) {
         ERR_clear_last_mark();
         return 1;
     }
-    if (w.asked && !w.gave) {
-        /* Nobody to ask (no terminal, no -passin): reading the public key needs no PIN, so the
-         * load goes on; a private-key operation then fails at once saying a PIN is needed. */
+    if (w.empty) {
+        /* An empty PIN (-passin pass:, or Enter at the prompt) says "no login now": reading the
+         * public key needs none, so the load goes on and a private-key operation fails at once
+         * saying a PIN is needed. A callback that fails (no terminal, a server without its
+         * password file) still fails the load, so that a server refuses to start. */
         ERR_pop_to_mark();
         return 1;
     }

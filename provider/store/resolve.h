@@ -23,14 +23,14 @@ void schsm_resolve_not_found(schsm_provctx *prov, hsm_token *t, const schsm_uri 
                              const char *what);
 
 /* The one private key that uri_text names (object and/or id required), with the PIN handed to
- * the token (URI, config, then cb; when cb gives none, the login is left to the first private-key
- * operation, which then fails at once saying a PIN is needed). key_type: HSM_KEY_EC / HSM_KEY_RSA to insist on, or 0.
+ * the token (URI, config, then cb; when cb answers with an empty PIN, the login is left to the first
+ * private-key operation, which then fails at once saying a PIN is needed). key_type: HSM_KEY_EC / HSM_KEY_RSA to insist on, or 0.
  * The key's recorded URI is uri_text. NULL with an error raised. */
 schsm_key *schsm_resolve_private_key(schsm_provctx *prov, const char *uri_text, int key_type,
                                      OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg);
 
-/* schsm_login_now(), except that a passphrase callback that gives no PIN (no terminal, nothing
- * typed) is not an error: the login is left to the first private-key operation. 1 or 0 (raised). */
+/* schsm_login_now(), except that a passphrase callback answering with an empty PIN is not an
+ * error: the login is left to the first private-key operation. 1 or 0 (raised). */
 int schsm_resolve_login(schsm_provctx *prov, hsm_token *t, const char *pin_source, const char *pin_value,
                         OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg);
 

@@ -9,7 +9,6 @@
  * The identity reads are cached by each reader's token until a reset, removal or foreign use. */
 #include "resolve.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,19 +29,6 @@ typedef struct {
     int have_label;
 } card_seen;
 
-static int ci_contains(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (const char *h = hay; *h != '\0'; h++) {
-        size_t i = 0;
-        while (i < n && h[i] != '\0' && tolower((unsigned char)h[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (i == n)
-            return 1;
-    }
-    return n == 0;
-}
-
 /* Readers whose name contains filter (all when NULL): 0 none, 1 exactly one or an exact match
  * (*one set), 2 several. */
 static int count_matches(const char *names, const char *filter, const char **one)
@@ -54,7 +40,7 @@ static int count_matches(const char *names, const char *filter, const char **one
             *one = s;
             return 1;
         }
-        if (filter == NULL || ci_contains(s, filter)) {
+        if (filter == NULL || hsm_reader_matches(s, filter)) {
             hits++;
             *one = s;
         }
@@ -99,7 +85,7 @@ static hsm_token *pick(schsm_provctx *prov, const char *names, const char *filte
     card_seen cs[MAX_CARDS];
     size_t n = 0, hits = 0, hit = 0;
     for (const char *s = names; *s != '\0' && n < MAX_CARDS; s += strlen(s) + 1) {
-        if (filter != NULL && !ci_contains(s, filter))
+        if (filter != NULL && !hsm_reader_matches(s, filter))
             continue;
         card_seen *c = &cs[n];
         memset(c, 0, sizeof(*c));

@@ -6,7 +6,7 @@
 #   sim_stop I / sim_start I [STATE]   remove / insert card I (stopping the process is removal)
 #   wait_card I / wait_no_card I       wait until pcscd sees card I present / absent
 #   reader_name I       the PC/SC reader name of slot I (e.g. "Virtual PCD 00 00")
-#   check / check_fail / check_log_has / finish   as in tests/openssl-cli/lib.sh
+#   check / check_fail / check_log_has / check_log_lacks / finish   from tests/lib/checks.sh
 #
 # Isolation: pcsc-lite 1.9 daemons always bind /run/pcscd/pcscd.comm (PCSCLITE_CSOCK_NAME is read
 # by clients only), unless systemd hands them a listening socket. We do that with
@@ -22,19 +22,7 @@
 # Environment knobs: PCSCD_DEBUG=1 runs pcscd with --debug --apdu (log in $PCSCD_LOG);
 # SCHSM_SIM_DEBUG=apdu traces what each virtual card receives into $T/simI.trace.
 
-set -u
-
-SCHSM_BUILD=${SCHSM_BUILD:-${1:-}}
-if [ -z "$SCHSM_BUILD" ]; then
-    echo "usage: $0 BUILD_DIR (or set SCHSM_BUILD)"
-    exit 2
-fi
-SCHSM_BUILD=$(cd "$SCHSM_BUILD" && pwd)
-SCHSM_SOURCE=${SCHSM_SOURCE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-SCHSM_TEST_TMP=${SCHSM_TEST_TMP:-$SCHSM_BUILD/tests/tmp}
-export SCHSM_BUILD SCHSM_SOURCE SCHSM_TEST_TMP
-
-TEST_NAME=$(basename "$0" .sh)
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/checks.sh"
 mkdir -p "$SCHSM_TEST_TMP"
 T=$(mktemp -d "$SCHSM_TEST_TMP/$TEST_NAME.XXXXXX")
 TOOL="$SCHSM_BUILD/bin/schsm-tool"
@@ -56,8 +44,6 @@ export HOME="$T/home" XDG_CACHE_HOME="$T/home/.cache"
 mkdir -p "$HOME"
 unset SCHSM_DEBUG SCHSM_DEBUG_FILE SCHSM_READER
 
-PASSED=0
-FAILED=0
 PCSCD_PID=
 VPCD_PORT_BASE=
 NCARDS=0
@@ -373,86 +359,7 @@ signer_expect() {
     return 1
 }
 
-# --- checks ---------------------------------------------------------------------------------
-
-_logname() {
-    echo "$T/$(printf '%s' "$1" | tr -c 'A-Za-z0-9_.-' '_').log"
-}
-
-# check NAME CMD...: runs CMD, expects exit 0. Output goes to $T/NAME.log (shown on failure).
-check() {
-    local name=$1 rc
-    shift
-    local log
-    log=$(_logname "$name")
-    if "$@" >"$log" 2>&1; then
-        PASSED=$((PASSED + 1))
-        echo "ok   $name"
-        return 0
-    else
-        rc=$?
-        FAILED=$((FAILED + 1))
-        echo "FAIL $name (exit $rc): $*"
-        sed 's/^/     | /' "$log" | tail -n 25
-        return 1
-    fi
-}
-
-# check_fail NAME CMD...: expects CMD to fail (non-zero exit).
-check_fail() {
-    local name=$1
-    shift
-    local log
-    log=$(_logname "$name")
-    if "$@" >"$log" 2>&1; then
-        FAILED=$((FAILED + 1))
-        echo "FAIL $name (expected failure, got success): $*"
-        sed 's/^/     | /' "$log" | tail -n 25
-        return 1
-    fi
-    PASSED=$((PASSED + 1))
-    echo "ok   $name (failed as expected)"
-}
-
-# check_log_has NAME PATTERN: the log of the earlier check NAME matches the grep -E pattern.
-check_log_has() {
-    local name=$1 pat=$2
-    local log
-    log=$(_logname "$name")
-    if grep -Eq -- "$pat" "$log"; then
-        PASSED=$((PASSED + 1))
-        echo "ok   $name output matches /$pat/"
-        return 0
-    fi
-    FAILED=$((FAILED + 1))
-    echo "FAIL $name output does not match /$pat/"
-    sed 's/^/     | /' "$log" | tail -n 25
-    return 1
-}
-
-# check_log_lacks NAME PATTERN: the log of the earlier check NAME does not match.
-check_log_lacks() {
-    local name=$1 pat=$2
-    local log
-    log=$(_logname "$name")
-    if ! grep -Eq -- "$pat" "$log"; then
-        PASSED=$((PASSED + 1))
-        echo "ok   $name output has no /$pat/"
-        return 0
-    fi
-    FAILED=$((FAILED + 1))
-    echo "FAIL $name output matches /$pat/"
-    grep -E -- "$pat" "$log" | sed 's/^/     | /' | head -n 10
-    return 1
-}
-
-finish() {
-    echo "$PASSED passed, $FAILED failed"
+# Called by finish (tests/lib/checks.sh).
+finish_cleanup() {
     pcsc_cleanup
-    if [ "$FAILED" -ne 0 ]; then
-        echo "(work files kept in $T)"
-        exit 1
-    fi
-    rm -rf "$T"
-    exit 0
 }

@@ -86,6 +86,38 @@ check_fail token-contradicts-serial openssl dgst -sha256 $PROV \
 check_fail unknown-serial openssl dgst -sha256 $PROV \
     -sign "schsm:serial=DENK0000000;object=k;type=private$Q" -out "$T/wrong3.sig" "$T/data"
 
+# With no reader named, serial= and token= select the card among all readers; a failed choice
+# lists the cards seen (reader, serial, label).
+check_log_has unknown-serial "serial ${SER[2]}, token 'tok2'"
+check_log_has unknown-serial "reader '${RD[0]}'"
+check_fail token-unknown openssl dgst -sha256 $PROV \
+    -sign "schsm:token=nope;object=k;type=private$Q" -out "$T/wrong4.sig" "$T/data"
+check_log_has token-unknown "token 'tok1'"
+# A reader substring that matches several readers is narrowed to those holding a card: "PCD B"
+# matches slot B 00 00 (card 2) and the empty slot B 00 01.
+sign_on narrowed-env 2 "schsm:object=k;type=private$Q" SCHSM_READER="PCD B"
+# ... and, when several cards remain, by serial= / token=.
+sign_on env-and-token 1 "schsm:token=tok1;object=k;type=private$Q" SCHSM_READER="Virtual PCD"
+sign_on env-and-serial 0 "schsm:serial=${SER[0]};object=k;type=private$Q" SCHSM_READER="Virtual PCD"
+# A store listing by serial shows that card's key only (its private and public halves).
+check list-by-serial openssl storeutl $PROV -noout "schsm:serial=${SER[2]}$Q"
+check_log_has list-by-serial 'Total found: 2$'
+check pub-by-token openssl pkey $PROV -pubin -in "schsm:token=tok1;object=k;type=public" -pubout -out "$T/tok1.pem"
+check pub-by-token-is-card1 cmp "$T/tok1.pem" "$T/pub1.pem"
+
+# A key-reference file carries the serial: it finds its card in whichever reader, with no reader
+# named, and its public key reads without any PIN (an empty -passin: no login now).
+check keyref-write openssl pkey $PROV -in "schsm:serial=${SER[2]};object=k;type=private" \
+    -passin "file:$T/pin" -out "$T/k2.ref" </dev/null
+check keyref-sign openssl dgst -sha256 $PROV -sign "$T/k2.ref" -passin "file:$T/pin" -out "$T/keyref.sig" "$T/data"
+check keyref-sign-is-card2 openssl dgst -sha256 -verify "$T/pub2.pem" -signature "$T/keyref.sig" "$T/data"
+check keyref-pubout-no-pin openssl pkey $PROV -in "$T/k2.ref" -passin pass: -pubout -out "$T/k2.ref.pub" </dev/null
+check keyref-pubout-is-card2 cmp "$T/k2.ref.pub" "$T/pub2.pem"
+check_fail keyref-sign-no-pin openssl dgst -sha256 $PROV -sign "$T/k2.ref" -passin pass: -out "$T/np.sig" "$T/data" </dev/null
+check_log_has keyref-sign-no-pin 'PIN is needed'
+# Without any PIN source and no terminal the load fails at once (servers refuse to start).
+check_fail keyref-no-terminal timeout 20 setsid openssl pkey $PROV -in "$T/k2.ref" -noout </dev/null
+
 # Each reader lists its own card only.
 check list-1 "$TOOL" --reader "${RD[1]}" info --json
 check_log_has list-1 "\"serial\": *\"${SER[1]}\""

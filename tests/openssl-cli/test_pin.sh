@@ -44,7 +44,8 @@ check "provider parameters" bash -c "OPENSSL_CONF='$T/openssl.cnf' $OSSL list -p
 
 check_fail "wrong PIN (URI)" sign "schsm:object=k;type=private?pin-value=$WRONG"
 check_log_has "wrong PIN (URI)" "PIN"
-check_fail "wrong PIN not echoed" grep -q "$WRONG" "$T/wrong_PIN__URI_.log"
+check_fail "wrong PIN not echoed" secret_echoed "schsm:object=k;type=private?pin-value=$WRONG" \
+    "$(_logname "wrong PIN (URI)")" "$WRONG"
 check "one try consumed" test "$(tries)" = 2
 check_fail "wrong PIN (-passin)" sign "schsm:object=k;type=private" -passin "pass:$WRONG"
 check "one more try consumed" test "$(tries)" = 1

@@ -69,7 +69,8 @@ check_log_has "missing object" "no key or certificate matching 'object=nope'"
 check_fail "unknown attribute" $OSSL storeutl $PROV 'schsm:label=k1' </dev/null
 check_log_has "unknown attribute" "unknown path attribute 'label'"
 check_fail "pin-value is never echoed" $OSSL storeutl $PROV 'schsm:object=k1?pin-value=12%zz9876' </dev/null
-check_fail "no PIN in the error" grep -q 9876 "$T/pin-value_is_never_echoed.log"
+check_fail "no PIN in the error" secret_echoed 'schsm:object=k1?pin-value=12%zz9876' \
+    "$(_logname "pin-value is never echoed")" 9876
 
 # Certificates: a self-signed certificate made with the card key, stored on the card.
 if $OSSL req $PROV -x509 -new -key "schsm:object=k1;type=private?pin-value=$PIN" -subj /CN=k1 -days 2 \

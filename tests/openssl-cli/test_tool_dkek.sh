@@ -17,14 +17,13 @@ t1() { "$TOOL" --reader "$C1" --pin-source env:TOOL_PIN "$@"; }
 t2() { "$TOOL" --reader "$C2" --pin-source env:TOOL_PIN "$@"; }
 t3() { "$TOOL" --reader "$C3" --pin-source env:TOOL_PIN "$@"; }
 t4() { "$TOOL" --reader "$C4" --pin-source env:TOOL_PIN "$@"; }
-logof() { echo "$T/$(echo "$1" | tr -c 'A-Za-z0-9_.-' '_').log"; }
 # json_check NAME PYTHON-EXPR: evaluates EXPR on the JSON in the log of check NAME (as d).
 json_check() {
     if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
-        "$(logof "$1")" "$2" 2>/dev/null; then
+        "$(_logname "$1")" "$2" 2>/dev/null; then
         PASSED=$((PASSED + 1)); echo "ok   $1: $2"
     else
-        FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; sed 's/^/     | /' "$(logof "$1")" | tail -n 20
+        FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; sed 's/^/     | /' "$(_logname "$1")" | tail -n 20
     fi
 }
 assert() {   # assert NAME CMD...: a plain shell condition
@@ -85,7 +84,7 @@ check_log_has "import share 2 into t2" "KCV: [0-9a-f]{16}"
 check "card 1 status" t1 dkek-status --json
 check "card 2 status" t2 dkek-status --json
 json_check "card 1 status" 'd[0]["missing"] == 0 and d[0]["complete"] and d[0]["kcv"] != "0"*16'
-kcv1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["kcv"])' "$(logof "card 1 status")")
+kcv1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["kcv"])' "$(_logname "card 1 status")")
 json_check "card 2 status" "d[0]['kcv'] == '$kcv1'"
 check "info shows the same KCV" t2 info --json
 json_check "info shows the same KCV" "d['dkek']['kcv'] == '$kcv1'"
@@ -136,7 +135,7 @@ check "relabelled key is the same key" $OSSL dgst -sha256 -verify "$T/bk-ec.pub"
 # --- n-of-m share file on card 3 (a different DKEK) ---
 check "create n-of-m share" t3 create-dkek-share --out "$T/s3.dkek" --pwd-shares-threshold 2 --pwd-shares-total 3
 check_log_has "create n-of-m share" "Share value: ([0-9a-f]{2}:){7}[0-9a-f]{2}"
-L3=$(logof "create n-of-m share")
+L3=$(_logname "create n-of-m share")
 sed -n '/^Share 3 of 3/,/^Share value/p;/^Share 1 of 3/,/^Share value/p' "$L3" >"$T/two-shares.txt"
 sed -n '/^Share 2 of 3/,/^Share value/p' "$L3" >"$T/one-share.txt"
 check_fail "one share is not enough" t3 import-dkek-share --in "$T/s3.dkek" --shares-file "$T/one-share.txt"
@@ -151,7 +150,7 @@ check "list card 3 before" t3 list --json
 check_fail "unwrap into a card with another DKEK" t3 unwrap-key --in "$T/bk-ec.wrap" --label other
 check_log_has "unwrap into a card with another DKEK" "different DKEK \(KCV $kcv1"
 check "list card 3 after" t3 list --json
-assert "card 3 unchanged" cmp -s "$(logof "list card 3 before")" "$(logof "list card 3 after")"
+assert "card 3 unchanged" cmp -s "$(_logname "list card 3 before")" "$(_logname "list card 3 after")"
 check_fail "unwrap into a card without DKEK" t4 unwrap-key --in "$T/bk-ec.wrap"
 check_log_has "unwrap into a card without DKEK" "no DKEK"
 check "list card 4 after" t4 list --json
@@ -169,7 +168,7 @@ check "list card 2 before damaged" t2 list --json
 check_fail "unwrap of a damaged blob" t2 unwrap-key --in "$T/damaged.wrap" --label damaged --id 0d
 check_log_has "unwrap of a damaged blob" "wrapped key rejected"
 check "list card 2 after damaged" t2 list --json
-assert "damaged blob left nothing" cmp -s "$(logof "list card 2 before damaged")" "$(logof "list card 2 after damaged")"
+assert "damaged blob left nothing" cmp -s "$(_logname "list card 2 before damaged")" "$(_logname "list card 2 after damaged")"
 check_fail "unwrap of a non-wrapped file" t2 unwrap-key --in "$T/s1.dkek"
 check_log_has "unwrap of a non-wrapped file" "not a wrapped-key file"
 check "dkek-status without DKEK" t4 dkek-status

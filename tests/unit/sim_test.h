@@ -7,8 +7,12 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "hsm/apdu.h"
 #include "hsm/bytes.h"
+#include "hsm/crypto.h"
+#include "hsm/ecsig.h"
 #include "hsm/rv.h"
 #include "hsm/tlv.h"
 #include "sim/card.h"
@@ -114,6 +118,19 @@ static inline uint16_t t_read(sim_card *c, uint16_t fid, uint16_t off, size_t le
 {
     uint8_t d[4] = { 0x54, 0x02, (uint8_t)(off >> 8), (uint8_t)off };
     return tx_ex(c, 0x00, 0xB1, (uint8_t)(fid >> 8), (uint8_t)fid, d, 4, le, 1, out);
+}
+
+/* Does the card's ECDSA signature (DER, possibly with superfluous 00 bytes in r or s) verify
+ * over the SHA-256 hash h with pub? */
+static inline int t_ecdsa_ok(EVP_PKEY *pub, const hsm_bytes *sig, const uint8_t h[32])
+{
+    hsm_bytes der = HSM_BYTES_INIT;
+    ck_assert_int_eq(hsm_ecdsa_der_normalize(sig->data, sig->len, &der), HSM_OK);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(hsm_libctx(), pub, NULL);
+    int ok = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 && EVP_PKEY_verify(ctx, der.data, der.len, h, 32) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    hsm_bytes_free(&der);
+    return ok;
 }
 
 #define T_MAIN(name, ...)                                                                                              \

@@ -183,22 +183,7 @@ START_TEST(xkek_domain_and_key_transfer)
     EVP_PKEY *pub = NULL;
     ck_assert_int_eq(hsm_cvc_parse(r6.data, r6.len, &cv, NULL), HSM_OK);
     ck_assert_int_eq(hsm_cvc_public_key(&cv, 0, &pub), HSM_OK);
-    hsm_tlv seq, r, s;
-    const uint8_t *p;
-    ck_assert_int_eq(hsm_tlv_parse_one(s2.data, s2.len, &seq), HSM_OK);
-    p = seq.val;
-    ck_assert_int_eq(hsm_tlv_next(&p, seq.val + seq.len, &r), 1);
-    ck_assert_int_eq(hsm_tlv_next(&p, seq.val + seq.len, &s), 1);
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    ECDSA_SIG_set0(es, BN_bin2bn(r.val, (int)r.len, NULL), BN_bin2bn(s.val, (int)s.len, NULL));
-    unsigned char *der = NULL;
-    int dl = i2d_ECDSA_SIG(es, &der);
-    EVP_PKEY_CTX *vctx = EVP_PKEY_CTX_new(pub, NULL);
-    ck_assert_int_gt(EVP_PKEY_verify_init(vctx), 0);
-    ck_assert_int_eq(EVP_PKEY_verify(vctx, der, (size_t)dl, h, 32), 1);
-    EVP_PKEY_CTX_free(vctx);
-    OPENSSL_free(der);
-    ECDSA_SIG_free(es);
+    ck_assert(t_ecdsa_ok(pub, &s2, h));
     /* the XKEK survives save/load */
     hsm_bytes sv = HSM_BYTES_INIT;
     sim_card *b2 = NULL;

@@ -472,6 +472,207 @@ START_TEST(card_swapped)
 }
 END_TEST
 
+/* Finding 4: a PIN this process holds but never sent (another session's login stood when it came)
+ * may be sent once after the card logged everybody out; it is not "a PIN that failed". */
+START_TEST(held_pin_never_sent_is_sent_once)
+{
+    hsm_token *a = token(PIN), *b = token(PIN);
+    hsm_key ka, kb;
+    hsm_bytes sig = HSM_BYTES_INIT;
+    ck_assert_int_eq(hsm_token_find_key(b, "one", NULL, 0, &kb), HSM_OK);   /* b selects first */
+    ck_assert_int_eq(hsm_token_find_key(a, "one", NULL, 0, &ka), HSM_OK);
+    ck_assert_int_eq(hsm_token_sign(a, &ka, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);   /* a verifies */
+    trace_reset();
+    ck_assert_int_eq(hsm_token_sign(b, &kb, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 0);    /* a's login stood: b sent nothing */
+    ck_assert_uint_eq(pin_status(), 0x63C3);                  /* someone selects: all logged out */
+    trace_reset();
+    ck_assert_msg(hsm_token_sign(b, &kb, HSM_ALG_ECDSA, HASH, 32, &sig) == HSM_OK, "%s", hsm_token_error(b));
+    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=0"), 1);    /* status first */
+    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 1);    /* then the held PIN, once */
+    ck_assert_uint_eq(pin_status(), 0x63C3);                  /* no try lost */
+    hsm_bytes_free(&sig);
+    hsm_token_free(a);
+    hsm_token_free(b);
+}
+END_TEST
+
+/* Lookups never serve an old directory: a key deleted by another session is gone for the next
+ * lookup, although nothing told this session; one snapshot shares one read. */
+START_TEST(lookup_rereads_directory)
+{
+    hsm_token *a = token(NULL), *b = token(PIN);
+    hsm_key k, kb;
+    ck_assert_int_eq(hsm_token_find_key(a, "two", NULL, 0, &k), HSM_OK);
+    ck_assert_int_eq(hsm_token_find_key(b, "two", NULL, 0, &kb), HSM_OK);
+    ck_assert_int_eq(hsm_token_delete_key(b, &kb), HSM_OK);
+    ck_assert_int_eq(hsm_token_find_key(a, "two", NULL, 0, &k), HSM_E_NOT_FOUND);
+    hsm_key *keys = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(hsm_token_list_keys(a, &keys, &n), HSM_OK);
+    ck_assert_uint_eq(n, 1);
+    free(keys);
+    gen(b, "three", &kb);
+    trace_reset();
+    hsm_token_snapshot_begin(a);
+    ck_assert_int_eq(hsm_token_list_keys(a, &keys, &n), HSM_OK);
+    ck_assert_uint_eq(n, 2);
+    free(keys);
+    hsm_cert_ref *certs = NULL;
+    ck_assert_int_eq(hsm_token_list_certs(a, &certs, &n), HSM_OK);
+    free(certs);
+    ck_assert_int_eq(hsm_token_find_key(a, "three", NULL, 0, &k), HSM_OK);
+    hsm_token_snapshot_end(a);
+    ck_assert_int_eq(count("apdu> 80 58"), 1);                /* one ENUMERATE for the three */
+    ck_assert_int_eq(hsm_token_find_key(a, "three", NULL, 0, &k), HSM_OK);
+    ck_assert_int_eq(count("apdu> 80 58"), 2);                /* outside it: read again */
+    hsm_token_free(a);
+    hsm_token_free(b);
+}
+END_TEST
+
+static void gen_id(hsm_token *t, const char *label, const uint8_t *id, size_t id_len, hsm_key *k)
+{
+    hsm_keygen_params p = { .type = HSM_KEY_EC, .ec_nid = NID_X9_62_prime256v1, .label = label, .id = id,
+                            .id_len = id_len, .key_domain = -1 };
+    ck_assert_msg(hsm_token_generate(t, &p, k) == HSM_OK, "generate: %s", hsm_token_error(t));
+}
+
+/* Swaps the card behind spec for a fresh one holding "same" with the same ID at the same key
+ * reference (what OpenSC does after a re-initialisation), and power-cycles it. Returns its pub. */
+static EVP_PKEY *swap_for_twin(const uint8_t *id, size_t id_len, uint8_t ref)
+{
+    char old_path[sizeof(spec) - 4];
+    snprintf(old_path, sizeof(old_path), "%s", spec + 4);
+    setup();
+    hsm_token *o = token(PIN);
+    hsm_key k;
+    gen_id(o, "same", id, id_len, &k);
+    ck_assert_uint_eq(k.key_ref, ref);
+    EVP_PKEY *pub = NULL;
+    ck_assert_int_eq(hsm_token_public_key(o, &k, &pub), HSM_OK);
+    hsm_token_free(o);
+    ck_assert_int_eq(rename(spec + 4, old_path), 0);
+    snprintf(spec, sizeof(spec), "sim:%s", old_path);
+    sim_store *st = NULL;
+    ck_assert_int_eq(sim_store_open(old_path, &st), HSM_OK);
+    ck_assert_int_eq(sim_store_power_cycle(st), HSM_OK);
+    sim_store_close(st);
+    return pub;
+}
+
+static const uint8_t TWIN_ID[3] = { 0xAB, 0xCD, 0xEF };
+
+/* Finding 1d without a public key at hand: the handle's earlier signature (the witness) does not
+ * verify with the key now at its reference, so it is refused although label, ID and reference
+ * are the same; looked up again, the new card's key signs. */
+START_TEST(twin_card_refused_by_witness)
+{
+    hsm_token *t = token(PIN);
+    hsm_key k;
+    hsm_bytes sig = HSM_BYTES_INIT;
+    gen_id(t, "same", TWIN_ID, sizeof(TWIN_ID), &k);
+    ck_assert_int_eq(hsm_token_find_key(t, "same", NULL, 0, &k), HSM_OK);
+    ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    EVP_PKEY *twin = swap_for_twin(TWIN_ID, sizeof(TWIN_ID), k.key_ref);
+    hsm_bytes_clear(&sig);
+    ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_E_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "changed"));
+    ck_assert_uint_eq(sig.len, 0);
+    ck_assert_int_eq(hsm_token_find_key(t, "same", NULL, 0, &k), HSM_OK);
+    ck_assert_msg(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig) == HSM_OK, "%s", hsm_token_error(t));
+    ck_assert(verifies(twin, &sig));
+    EVP_PKEY_free(twin);
+    hsm_bytes_free(&sig);
+    hsm_token_free(t);
+}
+END_TEST
+
+/* With the handle's public key known: refused after the swap even with no signature made before. */
+START_TEST(twin_card_refused_by_public_key)
+{
+    hsm_token *t = token(PIN);
+    hsm_key k;
+    hsm_bytes sig = HSM_BYTES_INIT;
+    gen_id(t, "same", TWIN_ID, sizeof(TWIN_ID), &k);
+    ck_assert_int_eq(hsm_token_find_key(t, "same", NULL, 0, &k), HSM_OK);
+    EVP_PKEY *mine = NULL;
+    ck_assert_int_eq(hsm_token_public_key(t, &k, &mine), HSM_OK);
+    EVP_PKEY *twin = swap_for_twin(TWIN_ID, sizeof(TWIN_ID), k.key_ref);
+    ck_assert_int_eq(hsm_token_sign_checked(t, &k, mine, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_E_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "changed"));
+    ck_assert_uint_eq(sig.len, 0);
+    EVP_PKEY_free(mine);
+    EVP_PKEY_free(twin);
+    hsm_bytes_free(&sig);
+    hsm_token_free(t);
+}
+END_TEST
+
+/* The host checks every signature with the handle's public key: the right one costs no APDU, one
+ * that does not verify is never returned (here: the handle claims another key's public key). */
+START_TEST(post_sign_check)
+{
+    hsm_token *t = token(PIN);
+    hsm_key one, two;
+    hsm_bytes sig = HSM_BYTES_INIT;
+    ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &one), HSM_OK);
+    ck_assert_int_eq(hsm_token_find_key(t, "two", NULL, 0, &two), HSM_OK);
+    EVP_PKEY *p1 = NULL, *p2 = NULL;
+    ck_assert_int_eq(hsm_token_public_key(t, &one, &p1), HSM_OK);
+    ck_assert_int_eq(hsm_token_public_key(t, &two, &p2), HSM_OK);
+    ck_assert_int_eq(hsm_token_sign_checked(t, &one, p1, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    trace_reset();
+    ck_assert_int_eq(hsm_token_sign_checked(t, &one, p1, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    ck_assert_int_eq(count("apdu>"), 1);
+    ck_assert(verifies(p1, &sig));
+    trace_reset();
+    ck_assert_int_eq(hsm_token_sign_checked(t, &one, p2, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_E_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "changed"));
+    ck_assert_uint_eq(sig.len, 0);
+    ck_assert_int_eq(count("apdu> 80 68"), 1);                /* signed once, never retried blindly */
+    /* the right handle still works afterwards */
+    ck_assert_int_eq(hsm_token_sign_checked(t, &two, p2, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
+    ck_assert(verifies(p2, &sig));
+    EVP_PKEY_free(p1);
+    EVP_PKEY_free(p2);
+    hsm_bytes_free(&sig);
+    hsm_token_free(t);
+}
+END_TEST
+
+/* RSA raw signatures are checked with a public-key operation. */
+START_TEST(post_sign_check_rsa)
+{
+    hsm_token *t = token(PIN);
+    hsm_key k, one;
+    hsm_bytes sig = HSM_BYTES_INIT;
+    hsm_keygen_params p = { .type = HSM_KEY_RSA, .rsa_bits = 1024, .label = "rsa", .key_domain = -1 };
+    ck_assert_msg(hsm_token_generate(t, &p, &k) == HSM_OK, "generate: %s", hsm_token_error(t));
+    ck_assert_int_eq(hsm_token_find_key(t, "rsa", NULL, 0, &k), HSM_OK);
+    ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &one), HSM_OK);
+    EVP_PKEY *pub = NULL, *ec = NULL;
+    ck_assert_int_eq(hsm_token_public_key(t, &k, &pub), HSM_OK);
+    ck_assert_int_eq(hsm_token_public_key(t, &one, &ec), HSM_OK);
+    uint8_t block[128];
+    memset(block, 0xFF, sizeof(block));
+    block[0] = 0x00;
+    block[1] = 0x01;
+    block[sizeof(block) - 33] = 0x00;
+    memcpy(block + sizeof(block) - 32, HASH, 32);
+    ck_assert_msg(hsm_token_sign_checked(t, &k, pub, HSM_ALG_RSA_RAW, block, sizeof(block), &sig) == HSM_OK, "%s",
+                  hsm_token_error(t));
+    ck_assert_uint_le(sig.len, sizeof(block));
+    ck_assert_int_eq(hsm_token_sign_checked(t, &k, ec, HSM_ALG_RSA_RAW, block, sizeof(block), &sig),
+                     HSM_E_NOT_FOUND);
+    ck_assert_uint_eq(sig.len, 0);
+    EVP_PKEY_free(pub);
+    EVP_PKEY_free(ec);
+    hsm_bytes_free(&sig);
+    hsm_token_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("token");
@@ -490,6 +691,12 @@ int main(void)
     tcase_add_test(tc, fork_child_signs);
     tcase_add_test(tc, power_cycle_relogin);
     tcase_add_test(tc, card_swapped);
+    tcase_add_test(tc, held_pin_never_sent_is_sent_once);
+    tcase_add_test(tc, lookup_rereads_directory);
+    tcase_add_test(tc, twin_card_refused_by_witness);
+    tcase_add_test(tc, twin_card_refused_by_public_key);
+    tcase_add_test(tc, post_sign_check);
+    tcase_add_test(tc, post_sign_check_rsa);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
