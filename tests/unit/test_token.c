@@ -18,91 +18,21 @@
 #include "reader/reader.h"
 #include "sim/store.h"
 
-#define PIN "648219"
-static const uint8_t SO_PIN[8] = { '5', '7', '6', '2', '1', '8', '8', '0' };
-static char spec[600];
-static char trace_path[512];
+#include "helper_token.h"
 
-static const char *tmpdir(void)
-{
-    const char *d = getenv("SCHSM_TEST_TMP");
-    if (d == NULL || *d == '\0')
-        d = "/tmp";
-    mkdir(d, 0700);
-    return d;
-}
-
-static void trace_reset(void)
-{
-    unlink(trace_path);
-}
-
-static int count(const char *prefix)
-{
-    FILE *f = fopen(trace_path, "r");
-    if (f == NULL)
-        return 0;
-    char line[256];
-    int n = 0;
-    while (fgets(line, sizeof(line), f) != NULL)
-        n += strncmp(line, prefix, strlen(prefix)) == 0;
-    fclose(f);
-    return n;
-}
-
-static hsm_token *token(const char *pin)
-{
-    hsm_token *t = NULL;
-    ck_assert_int_eq(hsm_token_new(spec, schsm_reader_open, &t), HSM_OK);
-    if (pin != NULL)
-        ck_assert_int_eq(hsm_token_set_pin(t, pin, strlen(pin)), HSM_OK);
-    return t;
-}
-
-static void gen(hsm_token *t, const char *label, hsm_key *k)
-{
-    hsm_keygen_params p = { .type = HSM_KEY_EC, .ec_nid = NID_X9_62_prime256v1, .label = label, .key_domain = -1 };
-    ck_assert_msg(hsm_token_generate(t, &p, k) == HSM_OK, "generate: %s", hsm_token_error(t));
-}
-
-/* A fresh, initialised card with two EC keys "one" and "two". */
+/* Every test starts on a fresh initialised card with two EC keys "one" and "two", tracing on. */
 static void setup(void)
 {
     static int n;
-    char path[512];
-    snprintf(path, sizeof(path), "%s/token-%d-%d.state", tmpdir(), (int)getpid(), n++);
-    unlink(path);
-    snprintf(spec, sizeof(spec), "sim:%s", path);
-    hsm_transport *tr = NULL;
-    char why[256];
-    ck_assert_int_eq(schsm_reader_open(spec, &tr, why, sizeof(why)), HSM_OK);
-    hsm_card *c = NULL;
-    ck_assert_int_eq(hsm_card_new(tr, &c), HSM_OK);
-    int rc = hsm_card_begin(c);
-    ck_assert(rc == HSM_OK || rc == HSM_E_RESET);
-    hsm_init_params ip = { .options = 1, .pin = (const uint8_t *)PIN, .pin_len = 6, .so_pin = SO_PIN,
-                           .pin_retries = 3, .dkek_shares = -1 };
-    ck_assert_int_eq(hsm_card_select(c, NULL), HSM_OK);
-    ck_assert_int_eq(hsm_card_initialize(c, &ip), HSM_OK);
-    hsm_card_end(c);
-    hsm_card_free(c);
-    hsm_token *t = token(PIN);
-    hsm_key k;
-    gen(t, "one", &k);
-    gen(t, "two", &k);
-    hsm_token_free(t);
-
-    snprintf(trace_path, sizeof(trace_path), "%s/trace-token-%d.log", tmpdir(), (int)getpid());
-    unlink(trace_path);
-    setenv("SCHSM_DEBUG", "apdu", 1);
-    setenv("SCHSM_DEBUG_FILE", trace_path, 1);
-    hsm_trace_set("apdu");
+    char name[32];
+    snprintf(name, sizeof(name), "token-%d", n++);
+    helper_token_card(name);
+    helper_trace_on("token");
 }
 
 static void teardown(void)
 {
-    unsetenv("SCHSM_DEBUG");
-    hsm_trace_set("0");
+    helper_trace_off();
 }
 
 static const uint8_t HASH[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
@@ -124,7 +54,7 @@ static int verifies(EVP_PKEY *pub, const hsm_bytes *sig)
 /* Card-level PIN status seen by an outside observer (costs a SELECT: logs everyone out). */
 static uint16_t pin_status(void)
 {
-    hsm_token *o = token(NULL);
+    hsm_token *o = helper_token(NULL);
     hsm_card *c = hsm_token_lock(o);
     ck_assert_ptr_nonnull(c);
     uint16_t sw = 0;
@@ -136,23 +66,23 @@ static uint16_t pin_status(void)
 
 START_TEST(cold_sign_budget)
 {
-    hsm_token *t = token(PIN);
+    hsm_token *t = helper_token(HELPER_PIN);
     hsm_key k;
     hsm_bytes sig = HSM_BYTES_INIT;
-    trace_reset();
+    helper_trace_reset();
     ck_assert_int_eq(hsm_token_find_key(t, "two", NULL, 0, &k), HSM_OK);
     ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
-    int cold = count("apdu>");
+    int cold = helper_trace_count("apdu>");
     ck_assert_msg(cold <= 7, "cold sign took %d APDUs", cold);
-    ck_assert_int_eq(count("apdu> 00 B1 CE"), 0);    /* no certificate reads */
-    ck_assert_int_eq(count("apdu> 00 B1 2F"), 0);    /* no identity reads */
-    trace_reset();
+    ck_assert_int_eq(helper_trace_count("apdu> 00 B1 CE"), 0);    /* no certificate reads */
+    ck_assert_int_eq(helper_trace_count("apdu> 00 B1 2F"), 0);    /* no identity reads */
+    helper_trace_reset();
     ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
-    ck_assert_int_eq(count("apdu>"), 1);
-    ck_assert_int_eq(count("apdu> 80 68"), 1);
-    trace_reset();
+    ck_assert_int_eq(helper_trace_count("apdu>"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu> 80 68"), 1);
+    helper_trace_reset();
     ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
-    ck_assert_int_eq(count("apdu>"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu>"), 1);
     /* the signature is by the key we looked up */
     EVP_PKEY *pub = NULL;
     ck_assert_int_eq(hsm_token_public_key(t, &k, &pub), HSM_OK);
@@ -165,7 +95,7 @@ END_TEST
 
 START_TEST(listing_and_lookup)
 {
-    hsm_token *t = token(NULL);
+    hsm_token *t = helper_token(NULL);
     hsm_key *keys = NULL;
     size_t n = 0;
     ck_assert_int_eq(hsm_token_list_keys(t, &keys, &n), HSM_OK);
@@ -184,11 +114,11 @@ START_TEST(listing_and_lookup)
     ck_assert_int_eq(hsm_token_find_key(t, NULL, NULL, 0, &k), HSM_E_AMBIGUOUS);
     ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "\"two\""));
     /* duplicate label refused before anything is generated */
-    ck_assert_int_eq(hsm_token_set_pin(t, PIN, 6), HSM_OK);
+    ck_assert_int_eq(hsm_token_set_pin(t, HELPER_PIN, 6), HSM_OK);
     hsm_keygen_params p = { .type = HSM_KEY_EC, .ec_nid = NID_X9_62_prime256v1, .label = "one", .key_domain = -1 };
-    trace_reset();
+    helper_trace_reset();
     ck_assert_int_ne(hsm_token_generate(t, &p, &k), HSM_OK);
-    ck_assert_int_eq(count("apdu> 00 46"), 0);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 46"), 0);
     ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "already exists"));
     hsm_token_info info;
     ck_assert_int_eq(hsm_token_info_get(t, &info), HSM_OK);
@@ -202,22 +132,22 @@ END_TEST
 
 START_TEST(wrong_pin_costs_one_try)
 {
-    hsm_token *t = token("111111");
+    hsm_token *t = helper_token("111111");
     hsm_key k;
     hsm_bytes sig = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
-    trace_reset();
+    helper_trace_reset();
     ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_E_SW);
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=6"), 1);
     ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "2 tries left"));
     /* never sent again, whichever way it comes back */
     ck_assert_int_ne(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
     ck_assert_int_eq(hsm_token_set_pin(t, "111111", 6), HSM_E_PIN_REFUSED);
     ck_assert_int_eq(hsm_token_login(t, "111111", 6, HSM_LOGIN_ALLOW_LAST_TRY), HSM_E_PIN_REFUSED);
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=6"), 1);
     ck_assert_uint_eq(pin_status(), 0x63C2);
     /* the right PIN still works */
-    ck_assert_int_eq(hsm_token_set_pin(t, PIN, 6), HSM_OK);
+    ck_assert_int_eq(hsm_token_set_pin(t, HELPER_PIN, 6), HSM_OK);
     ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
     ck_assert_uint_eq(pin_status(), 0x63C3);
     hsm_bytes_free(&sig);
@@ -227,24 +157,24 @@ END_TEST
 
 START_TEST(last_try_refused)
 {
-    hsm_token *t = token(NULL);
+    hsm_token *t = helper_token(NULL);
     ck_assert_int_eq(hsm_token_login(t, "222222", 6, 0), HSM_E_SW);
     ck_assert_int_eq(hsm_token_login(t, "333333", 6, 0), HSM_E_SW);
     ck_assert_uint_eq(pin_status(), 0x63C1);
-    trace_reset();
-    ck_assert_int_eq(hsm_token_login(t, PIN, 6, 0), HSM_E_PIN_REFUSED);
+    helper_trace_reset();
+    ck_assert_int_eq(hsm_token_login(t, HELPER_PIN, 6, 0), HSM_E_PIN_REFUSED);
     ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "one try"));
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 0);
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=0"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=6"), 0);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=0"), 1);
     /* a sign with the PIN held is refused the same way */
     hsm_key k;
     hsm_bytes sig = HSM_BYTES_INIT;
-    ck_assert_int_eq(hsm_token_set_pin(t, PIN, 6), HSM_OK);
+    ck_assert_int_eq(hsm_token_set_pin(t, HELPER_PIN, 6), HSM_OK);
     ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
     ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_E_PIN_REFUSED);
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 0);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=6"), 0);
     /* explicit permission */
-    ck_assert_int_eq(hsm_token_login(t, PIN, 6, HSM_LOGIN_ALLOW_LAST_TRY), HSM_OK);
+    ck_assert_int_eq(hsm_token_login(t, HELPER_PIN, 6, HSM_LOGIN_ALLOW_LAST_TRY), HSM_OK);
     ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
     hsm_bytes_free(&sig);
     hsm_token_free(t);
@@ -253,11 +183,11 @@ END_TEST
 
 START_TEST(blocked_pin_message)
 {
-    hsm_token *t = token(NULL);
+    hsm_token *t = helper_token(NULL);
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(hsm_token_login(t, i ? "444444" : "555555", 6, 0), HSM_E_SW);
     ck_assert_int_eq(hsm_token_login(t, "666666", 6, HSM_LOGIN_ALLOW_LAST_TRY), HSM_E_SW);
-    ck_assert_int_eq(hsm_token_login(t, PIN, 6, HSM_LOGIN_ALLOW_LAST_TRY), HSM_E_PIN_REFUSED);
+    ck_assert_int_eq(hsm_token_login(t, HELPER_PIN, 6, HSM_LOGIN_ALLOW_LAST_TRY), HSM_E_PIN_REFUSED);
     ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "unblock-pin"));
     hsm_token_free(t);
 }
@@ -265,17 +195,17 @@ END_TEST
 
 START_TEST(foreign_select_relogin)
 {
-    hsm_token *a = token(PIN), *b = token(PIN);
+    hsm_token *a = helper_token(HELPER_PIN), *b = helper_token(HELPER_PIN);
     hsm_key k;
     hsm_bytes sig = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_token_find_key(a, "one", NULL, 0, &k), HSM_OK);
     ck_assert_int_eq(hsm_token_sign(a, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
     /* another session selects the applet: the card forgets a's login */
     hsm_token_logout(b);
-    trace_reset();
+    helper_trace_reset();
     ck_assert_msg(hsm_token_sign(a, &k, HSM_ALG_ECDSA, HASH, 32, &sig) == HSM_OK, "%s", hsm_token_error(a));
-    ck_assert_int_eq(count("apdu> 80 68"), 2);               /* 6982, then the retry */
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 1);    /* logged in again */
+    ck_assert_int_eq(helper_trace_count("apdu> 80 68"), 2);               /* 6982, then the retry */
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=6"), 1);    /* logged in again */
     EVP_PKEY *pub = NULL;
     ck_assert_int_eq(hsm_token_public_key(a, &k, &pub), HSM_OK);
     ck_assert(verifies(pub, &sig));
@@ -288,7 +218,7 @@ END_TEST
 
 START_TEST(replaced_key_never_used)
 {
-    hsm_token *a = token(PIN), *b = token(PIN);
+    hsm_token *a = helper_token(HELPER_PIN), *b = helper_token(HELPER_PIN);
     hsm_key k, kb, knew;
     hsm_bytes sig = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_token_find_key(a, "one", NULL, 0, &k), HSM_OK);
@@ -299,7 +229,7 @@ START_TEST(replaced_key_never_used)
     /* b deletes "one" and makes a new "one" at the same key reference */
     ck_assert_int_eq(hsm_token_find_key(b, "one", NULL, 0, &kb), HSM_OK);
     ck_assert_int_eq(hsm_token_delete_key(b, &kb), HSM_OK);
-    gen(b, "one", &knew);
+    helper_token_gen_ec(b, "one", &knew);
     ck_assert_uint_eq(knew.key_ref, k.key_ref);
     EVP_PKEY *fresh = NULL;
     ck_assert_int_eq(hsm_token_public_key(b, &knew, &fresh), HSM_OK);
@@ -324,7 +254,7 @@ END_TEST
 
 START_TEST(deleted_key_not_found)
 {
-    hsm_token *a = token(PIN), *b = token(PIN);
+    hsm_token *a = helper_token(HELPER_PIN), *b = helper_token(HELPER_PIN);
     hsm_key k, kb;
     hsm_bytes sig = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_token_find_key(a, "two", NULL, 0, &k), HSM_OK);
@@ -358,7 +288,7 @@ static X509 *self_signed(EVP_PKEY *pub)
 
 START_TEST(store_cert_keeps_request)
 {
-    hsm_token *t = token(PIN);
+    hsm_token *t = helper_token(HELPER_PIN);
     hsm_key k;
     ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
     hsm_bytes req = HSM_BYTES_INIT, got = HSM_BYTES_INIT;
@@ -404,7 +334,7 @@ END_TEST
 
 START_TEST(fork_child_signs)
 {
-    hsm_token *t = token(PIN);
+    hsm_token *t = helper_token(HELPER_PIN);
     hsm_key k;
     hsm_bytes sig = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
@@ -430,21 +360,21 @@ END_TEST
 /* Removal and re-insertion (power cycle): state dropped, login redone with the PIN that worked. */
 START_TEST(power_cycle_relogin)
 {
-    hsm_token *t = token(PIN);
+    hsm_token *t = helper_token(HELPER_PIN);
     hsm_key k;
     hsm_bytes sig = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
     ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
     sim_store *st = NULL;
-    ck_assert_int_eq(sim_store_open(spec + 4, &st), HSM_OK);
+    ck_assert_int_eq(sim_store_open(helper_spec + 4, &st), HSM_OK);
     ck_assert_int_eq(sim_store_power_cycle(st), HSM_OK);
     sim_store_close(st);
-    trace_reset();
+    helper_trace_reset();
     ck_assert_msg(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig) == HSM_OK, "%s", hsm_token_error(t));
-    ck_assert_int_eq(count("apdu> 00 A4 04 04"), 1);          /* re-selected */
-    ck_assert_int_eq(count("apdu> 80 58"), 1);                /* directory re-read */
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 1);     /* logged in again */
-    ck_assert_int_eq(count("apdu> 80 68"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu> 00 A4 04 04"), 1);          /* re-selected */
+    ck_assert_int_eq(helper_trace_count("apdu> 80 58"), 1);                /* directory re-read */
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=6"), 1);     /* logged in again */
+    ck_assert_int_eq(helper_trace_count("apdu> 80 68"), 1);
     hsm_bytes_free(&sig);
     hsm_token_free(t);
 }
@@ -453,15 +383,15 @@ END_TEST
 /* A different card behind the same reader after a power cycle: the old key is not used. */
 START_TEST(card_swapped)
 {
-    hsm_token *t = token(PIN);
+    hsm_token *t = helper_token(HELPER_PIN);
     hsm_key k;
     hsm_bytes sig = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
     ck_assert_int_eq(hsm_token_sign(t, &k, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
     char old_path[600];
-    snprintf(old_path, sizeof(old_path), "%s", spec + 4);
+    snprintf(old_path, sizeof(old_path), "%s", helper_spec + 4);
     setup();   /* another card, same key labels, different keys */
-    ck_assert_int_eq(rename(spec + 4, old_path), 0);
+    ck_assert_int_eq(rename(helper_spec + 4, old_path), 0);
     sim_store *st = NULL;
     ck_assert_int_eq(sim_store_open(old_path, &st), HSM_OK);
     ck_assert_int_eq(sim_store_power_cycle(st), HSM_OK);
@@ -476,20 +406,20 @@ END_TEST
  * may be sent once after the card logged everybody out; it is not "a PIN that failed". */
 START_TEST(held_pin_never_sent_is_sent_once)
 {
-    hsm_token *a = token(PIN), *b = token(PIN);
+    hsm_token *a = helper_token(HELPER_PIN), *b = helper_token(HELPER_PIN);
     hsm_key ka, kb;
     hsm_bytes sig = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_token_find_key(b, "one", NULL, 0, &kb), HSM_OK);   /* b selects first */
     ck_assert_int_eq(hsm_token_find_key(a, "one", NULL, 0, &ka), HSM_OK);
     ck_assert_int_eq(hsm_token_sign(a, &ka, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);   /* a verifies */
-    trace_reset();
+    helper_trace_reset();
     ck_assert_int_eq(hsm_token_sign(b, &kb, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 0);    /* a's login stood: b sent nothing */
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=6"), 0);    /* a's login stood: b sent nothing */
     ck_assert_uint_eq(pin_status(), 0x63C3);                  /* someone selects: all logged out */
-    trace_reset();
+    helper_trace_reset();
     ck_assert_msg(hsm_token_sign(b, &kb, HSM_ALG_ECDSA, HASH, 32, &sig) == HSM_OK, "%s", hsm_token_error(b));
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=0"), 1);    /* status first */
-    ck_assert_int_eq(count("apdu> 00 20 00 81 Lc=6"), 1);    /* then the held PIN, once */
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=0"), 1);    /* status first */
+    ck_assert_int_eq(helper_trace_count("apdu> 00 20 00 81 Lc=6"), 1);    /* then the held PIN, once */
     ck_assert_uint_eq(pin_status(), 0x63C3);                  /* no try lost */
     hsm_bytes_free(&sig);
     hsm_token_free(a);
@@ -501,7 +431,7 @@ END_TEST
  * lookup, although nothing told this session; one snapshot shares one read. */
 START_TEST(lookup_rereads_directory)
 {
-    hsm_token *a = token(NULL), *b = token(PIN);
+    hsm_token *a = helper_token(NULL), *b = helper_token(HELPER_PIN);
     hsm_key k, kb;
     ck_assert_int_eq(hsm_token_find_key(a, "two", NULL, 0, &k), HSM_OK);
     ck_assert_int_eq(hsm_token_find_key(b, "two", NULL, 0, &kb), HSM_OK);
@@ -512,8 +442,8 @@ START_TEST(lookup_rereads_directory)
     ck_assert_int_eq(hsm_token_list_keys(a, &keys, &n), HSM_OK);
     ck_assert_uint_eq(n, 1);
     free(keys);
-    gen(b, "three", &kb);
-    trace_reset();
+    helper_token_gen_ec(b, "three", &kb);
+    helper_trace_reset();
     hsm_token_snapshot_begin(a);
     ck_assert_int_eq(hsm_token_list_keys(a, &keys, &n), HSM_OK);
     ck_assert_uint_eq(n, 2);
@@ -523,9 +453,9 @@ START_TEST(lookup_rereads_directory)
     free(certs);
     ck_assert_int_eq(hsm_token_find_key(a, "three", NULL, 0, &k), HSM_OK);
     hsm_token_snapshot_end(a);
-    ck_assert_int_eq(count("apdu> 80 58"), 1);                /* one ENUMERATE for the three */
+    ck_assert_int_eq(helper_trace_count("apdu> 80 58"), 1);                /* one ENUMERATE for the three */
     ck_assert_int_eq(hsm_token_find_key(a, "three", NULL, 0, &k), HSM_OK);
-    ck_assert_int_eq(count("apdu> 80 58"), 2);                /* outside it: read again */
+    ck_assert_int_eq(helper_trace_count("apdu> 80 58"), 2);                /* outside it: read again */
     hsm_token_free(a);
     hsm_token_free(b);
 }
@@ -542,18 +472,18 @@ static void gen_id(hsm_token *t, const char *label, const uint8_t *id, size_t id
  * reference (what OpenSC does after a re-initialisation), and power-cycles it. Returns its pub. */
 static EVP_PKEY *swap_for_twin(const uint8_t *id, size_t id_len, uint8_t ref)
 {
-    char old_path[sizeof(spec) - 4];
-    snprintf(old_path, sizeof(old_path), "%s", spec + 4);
+    char old_path[sizeof(helper_spec) - 4];
+    snprintf(old_path, sizeof(old_path), "%s", helper_spec + 4);
     setup();
-    hsm_token *o = token(PIN);
+    hsm_token *o = helper_token(HELPER_PIN);
     hsm_key k;
     gen_id(o, "same", id, id_len, &k);
     ck_assert_uint_eq(k.key_ref, ref);
     EVP_PKEY *pub = NULL;
     ck_assert_int_eq(hsm_token_public_key(o, &k, &pub), HSM_OK);
     hsm_token_free(o);
-    ck_assert_int_eq(rename(spec + 4, old_path), 0);
-    snprintf(spec, sizeof(spec), "sim:%s", old_path);
+    ck_assert_int_eq(rename(helper_spec + 4, old_path), 0);
+    snprintf(helper_spec, sizeof(helper_spec), "sim:%s", old_path);
     sim_store *st = NULL;
     ck_assert_int_eq(sim_store_open(old_path, &st), HSM_OK);
     ck_assert_int_eq(sim_store_power_cycle(st), HSM_OK);
@@ -568,7 +498,7 @@ static const uint8_t TWIN_ID[3] = { 0xAB, 0xCD, 0xEF };
  * are the same; looked up again, the new card's key signs. */
 START_TEST(twin_card_refused_by_witness)
 {
-    hsm_token *t = token(PIN);
+    hsm_token *t = helper_token(HELPER_PIN);
     hsm_key k;
     hsm_bytes sig = HSM_BYTES_INIT;
     gen_id(t, "same", TWIN_ID, sizeof(TWIN_ID), &k);
@@ -591,7 +521,7 @@ END_TEST
 /* With the handle's public key known: refused after the swap even with no signature made before. */
 START_TEST(twin_card_refused_by_public_key)
 {
-    hsm_token *t = token(PIN);
+    hsm_token *t = helper_token(HELPER_PIN);
     hsm_key k;
     hsm_bytes sig = HSM_BYTES_INIT;
     gen_id(t, "same", TWIN_ID, sizeof(TWIN_ID), &k);
@@ -613,7 +543,7 @@ END_TEST
  * that does not verify is never returned (here: the handle claims another key's public key). */
 START_TEST(post_sign_check)
 {
-    hsm_token *t = token(PIN);
+    hsm_token *t = helper_token(HELPER_PIN);
     hsm_key one, two;
     hsm_bytes sig = HSM_BYTES_INIT;
     ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &one), HSM_OK);
@@ -622,15 +552,15 @@ START_TEST(post_sign_check)
     ck_assert_int_eq(hsm_token_public_key(t, &one, &p1), HSM_OK);
     ck_assert_int_eq(hsm_token_public_key(t, &two, &p2), HSM_OK);
     ck_assert_int_eq(hsm_token_sign_checked(t, &one, p1, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
-    trace_reset();
+    helper_trace_reset();
     ck_assert_int_eq(hsm_token_sign_checked(t, &one, p1, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
-    ck_assert_int_eq(count("apdu>"), 1);
+    ck_assert_int_eq(helper_trace_count("apdu>"), 1);
     ck_assert(verifies(p1, &sig));
-    trace_reset();
+    helper_trace_reset();
     ck_assert_int_eq(hsm_token_sign_checked(t, &one, p2, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_E_NOT_FOUND);
     ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "changed"));
     ck_assert_uint_eq(sig.len, 0);
-    ck_assert_int_eq(count("apdu> 80 68"), 1);                /* signed once, never retried blindly */
+    ck_assert_int_eq(helper_trace_count("apdu> 80 68"), 1);                /* signed once, never retried blindly */
     /* the right handle still works afterwards */
     ck_assert_int_eq(hsm_token_sign_checked(t, &two, p2, HSM_ALG_ECDSA, HASH, 32, &sig), HSM_OK);
     ck_assert(verifies(p2, &sig));
@@ -644,7 +574,7 @@ END_TEST
 /* RSA raw signatures are checked with a public-key operation. */
 START_TEST(post_sign_check_rsa)
 {
-    hsm_token *t = token(PIN);
+    hsm_token *t = helper_token(HELPER_PIN);
     hsm_key k, one;
     hsm_bytes sig = HSM_BYTES_INIT;
     hsm_keygen_params p = { .type = HSM_KEY_RSA, .rsa_bits = 1024, .label = "rsa", .key_domain = -1 };
