@@ -5,6 +5,7 @@
 
 #include "algs.h"
 #include "key.h"
+#include "rsa_pad.h"
 #include "hsm/card.h"
 #include "hsm/crypto.h"
 #include "hsm/rv.h"
@@ -227,12 +228,6 @@ static int rsa_decrypt(void *vc, unsigned char *out, size_t *outlen, size_t outs
     return ok;
 }
 
-static const struct { int pad; const char *name; } pads[] = {
-    { RSA_PKCS1_PADDING, OSSL_PKEY_RSA_PAD_MODE_PKCSV15 },
-    { RSA_PKCS1_OAEP_PADDING, OSSL_PKEY_RSA_PAD_MODE_OAEP },
-    { RSA_NO_PADDING, OSSL_PKEY_RSA_PAD_MODE_NONE },
-};
-
 static int fetch_md(rsa_ctx *c, const OSSL_PARAM *p, EVP_MD **slot)
 {
     const char *name = NULL;
@@ -255,18 +250,9 @@ static int rsa_set_ctx_params(void *vc, const OSSL_PARAM params[])
     if (params == NULL)
         return 1;
     if ((p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_PAD_MODE)) != NULL) {
-        int pad = -1;
-        if (p->data_type == OSSL_PARAM_INTEGER) {
-            if (!OSSL_PARAM_get_int(p, &pad))
-                return 0;
-        } else {
-            const char *s = NULL;
-            if (!OSSL_PARAM_get_utf8_string_ptr(p, &s))
-                return 0;
-            for (size_t i = 0; i < sizeof(pads) / sizeof(pads[0]); i++)
-                if (strcmp(s, pads[i].name) == 0)
-                    pad = pads[i].pad;
-        }
+        int pad;
+        if (!schsm_rsa_pad_get(p, &pad))
+            return 0;
         if (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_OAEP_PADDING && pad != RSA_NO_PADDING) {
             schsm_raise(c->pctx, SCHSM_R_UNSUPPORTED, "RSA padding mode not supported for decryption");
             return 0;
@@ -306,14 +292,7 @@ static int rsa_get_ctx_params(void *vc, OSSL_PARAM params[])
     rsa_ctx *c = vc;
     OSSL_PARAM *p;
     if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_PAD_MODE)) != NULL) {
-        int ok = 0;
-        if (p->data_type == OSSL_PARAM_INTEGER)
-            ok = OSSL_PARAM_set_int(p, c->pad);
-        else
-            for (size_t i = 0; i < sizeof(pads) / sizeof(pads[0]); i++)
-                if (pads[i].pad == c->pad)
-                    ok = OSSL_PARAM_set_utf8_string(p, pads[i].name);
-        if (!ok)
+        if (!schsm_rsa_pad_set(p, c->pad))
             return 0;
     }
     if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST)) != NULL &&

@@ -1,5 +1,6 @@
 /* Signature plumbing shared by ECDSA and RSA: digests, parameters, host verification. */
 #include "sig.h"
+#include "rsa_pad.h"
 #include "hsm/crypto.h"
 #include "hsm/pkcs15.h"
 
@@ -252,12 +253,6 @@ int schsm_sig_digest_verify_final(void *vc, const unsigned char *sig, size_t sig
 
 /* ---- parameters ---- */
 
-static const struct { int pad; const char *name; } pad_names[] = {
-    { RSA_PKCS1_PADDING, OSSL_PKEY_RSA_PAD_MODE_PKCSV15 },
-    { RSA_PKCS1_PSS_PADDING, OSSL_PKEY_RSA_PAD_MODE_PSS },
-    { RSA_NO_PADDING, OSSL_PKEY_RSA_PAD_MODE_NONE },
-};
-
 static int algorithm_id(schsm_sigctx *c, OSSL_PARAM *p)
 {
     if (c->key == NULL || c->md == NULL)
@@ -289,14 +284,7 @@ int schsm_sig_get_ctx_params(void *vc, OSSL_PARAM params[])
     if (c->type != HSM_KEY_RSA)
         return 1;
     if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL) {
-        int ok = 0;
-        if (p->data_type == OSSL_PARAM_INTEGER) {
-            ok = OSSL_PARAM_set_int(p, c->pad);
-        } else {
-            for (size_t i = 0; i < sizeof(pad_names) / sizeof(pad_names[0]); i++)
-                if (pad_names[i].pad == c->pad)
-                    ok = OSSL_PARAM_set_utf8_string(p, pad_names[i].name);
-        }
+        int ok = schsm_rsa_pad_set(p, c->pad);
         if (!ok)
             return 0;
     }
@@ -339,18 +327,9 @@ int schsm_sig_set_ctx_params(void *vc, const OSSL_PARAM params[])
     if (c->type != HSM_KEY_RSA)
         return 1;
     if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL) {
-        int pad = -1;
-        if (p->data_type == OSSL_PARAM_INTEGER) {
-            if (!OSSL_PARAM_get_int(p, &pad))
-                return 0;
-        } else {
-            const char *s = NULL;
-            if (!OSSL_PARAM_get_utf8_string_ptr(p, &s))
-                return 0;
-            for (size_t i = 0; i < sizeof(pad_names) / sizeof(pad_names[0]); i++)
-                if (strcmp(pad_names[i].name, s) == 0)
-                    pad = pad_names[i].pad;
-        }
+        int pad;
+        if (!schsm_rsa_pad_get(p, &pad))
+            return 0;
         if (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_PSS_PADDING && pad != RSA_NO_PADDING) {
             schsm_raise(c->pctx, SCHSM_R_UNSUPPORTED, "RSA padding mode not supported for signatures");
             return 0;
