@@ -89,6 +89,8 @@ hsm_token *schsm_token_get(schsm_provctx *ctx, const char *reader_spec)
 {
     if (reader_spec == NULL || *reader_spec == '\0')
         reader_spec = ctx->cfg_reader;
+    if (reader_spec == NULL)
+        reader_spec = ctx->cfg_select;
     const char *key = reader_spec != NULL ? reader_spec : "";
     hsm_token *found = NULL;
 
@@ -256,6 +258,9 @@ static void provctx_free(schsm_provctx *ctx)
     }
     free(ctx->cfg_reader);
     free(ctx->cfg_pin_source);
+    free(ctx->cfg_serial);
+    free(ctx->cfg_token);
+    free(ctx->cfg_select);
     OSSL_LIB_CTX_free(ctx->libctx);
     pthread_mutex_destroy(&ctx->lock);
     free(ctx);
@@ -312,9 +317,11 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
     }
 
     if (core_get_params != NULL) {
-        char *reader = NULL, *pin_source = NULL, *debug = NULL;
+        char *reader = NULL, *pin_source = NULL, *debug = NULL, *serial = NULL, *token = NULL;
         OSSL_PARAM cfg[] = {
             OSSL_PARAM_utf8_ptr("reader", &reader, 0),
+            OSSL_PARAM_utf8_ptr("serial", &serial, 0),
+            OSSL_PARAM_utf8_ptr("token", &token, 0),
             OSSL_PARAM_utf8_ptr("pin-source", &pin_source, 0),
             OSSL_PARAM_utf8_ptr("debug", &debug, 0),
             OSSL_PARAM_END,
@@ -322,6 +329,15 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         if (core_get_params(handle, cfg)) {
             ctx->cfg_reader = dup_nonempty(reader);
             ctx->cfg_pin_source = dup_nonempty(pin_source);
+            ctx->cfg_serial = dup_nonempty(serial);
+            ctx->cfg_token = dup_nonempty(token);
+            /* For callers with no URI (key generation): the serial is the stronger choice. */
+            const char *sel = ctx->cfg_serial != NULL ? ctx->cfg_serial : ctx->cfg_token;
+            if (sel != NULL) {
+                size_t len = strlen(sel) + 8;
+                if ((ctx->cfg_select = malloc(len)) != NULL)
+                    snprintf(ctx->cfg_select, len, "%s=%s", sel == ctx->cfg_serial ? "serial" : "token", sel);
+            }
             if (debug != NULL && *debug != '\0')
                 hsm_trace_set(debug);
         }

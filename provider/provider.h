@@ -15,6 +15,10 @@ typedef struct schsm_provctx {
     OSSL_LIB_CTX *libctx;           /* child library context of the application */
     char *cfg_reader;               /* openssl.cnf "reader" */
     char *cfg_pin_source;           /* openssl.cnf "pin-source" */
+    char *cfg_serial;               /* openssl.cnf "serial" */
+    char *cfg_token;                /* openssl.cnf "token" */
+    char *cfg_select;               /* "serial=V" / "token=L" from them: the reader spec when no
+                                     * "reader" is configured */
     pthread_mutex_t lock;           /* guards the token list */
     struct schsm_token_slot *tokens;/* open tokens, one per reader spec, reopened after fork */
     /* core error functions, looked up at init */
@@ -41,8 +45,8 @@ void schsm_raise(const schsm_provctx *ctx, int reason, const char *fmt, ...)
 /* Raises the token's last error (hsm_token_error) with a reason derived from rv. */
 void schsm_raise_token(const schsm_provctx *ctx, hsm_token *t, int rv);
 
-/* The token for a reader spec (NULL = config "reader", then SCHSM_READER, then the first
- * SmartCard-HSM). Tokens live as long as the provider; after fork() the child gets fresh ones. */
+/* The token for a reader spec (NULL = config "reader", then config "serial"/"token", then
+ * SCHSM_READER, then the first SmartCard-HSM). Tokens live as long as the provider; after fork() the child gets fresh ones. */
 hsm_token *schsm_token_get(schsm_provctx *ctx, const char *reader_spec);
 
 /* Reads a PIN from "file:PATH" or "env:NAME". Returns 1 and the length, 0 on error (raised). */

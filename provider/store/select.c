@@ -1,12 +1,13 @@
 /* Choosing the card a URI names when several readers hold one.
  *
- * The reader comes from the URI, the provider config, or SCHSM_READER (the first that is set). When
- * none is set, serial= and token= select the card: every PC/SC reader holding a SmartCard-HSM is
- * asked for its serial (EF 2F02) and, when token= is given, its label (EF 2F03), without any PIN
- * query. A reader spec that matches several readers by substring is narrowed the same way to the
- * readers holding a SmartCard-HSM (and matching serial=/token=). One card must remain: none or
- * several is an error that lists the cards seen, so a key is never taken from the wrong card.
- * The identity reads are cached by each reader's token until a reset, removal or foreign use. */
+ * What names the card, first that names anything: the URI (reader, serial, token), the provider
+ * config (reader, serial, token), SCHSM_READER; else the first reader holding a SmartCard-HSM.
+ * A reader spec of the form serial=V / token=L (config reader, SCHSM_READER) selects like the
+ * URI's serial=/token=. The choice by serial/token among readers is schsm_reader_pick (reader/),
+ * the same code the opener uses for SCHSM_READER=serial=...; here it gets the provider's cached
+ * tokens, so the identity reads are kept until a reset, removal or foreign use. A reader spec that
+ * matches several readers by substring is narrowed the same way to the readers holding a
+ * SmartCard-HSM (and matching serial/token). */
 #include "resolve.h"
 
 #include <stdio.h>
@@ -14,146 +15,91 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/err.h>
-
 #include "hsm/rv.h"
 #include "hsm/transport.h"
+#include "reader/reader.h"
 
-#define MAX_CARDS 32
-
-typedef struct {
-    const char *reader;
-    hsm_token *token;
-    char serial[32];
-    char label[64];
-    int have_label;
-} card_seen;
-
-/* Readers whose name contains filter (all when NULL): 0 none, 1 exactly one or an exact match
- * (*one set), 2 several. */
-static int count_matches(const char *names, const char *filter, const char **one)
+/* Readers whose name contains filter: 0 none, 1 exactly one or an exact match, 2 several. */
+static int count_matches(const char *names, const char *filter)
 {
     int hits = 0;
-    *one = NULL;
     for (const char *s = names; *s != '\0'; s += strlen(s) + 1) {
-        if (filter != NULL && strcasecmp(s, filter) == 0) {
-            *one = s;
+        if (strcasecmp(s, filter) == 0)
             return 1;
-        }
-        if (filter == NULL || hsm_reader_matches(s, filter)) {
+        if (hsm_reader_matches(s, filter))
             hits++;
-            *one = s;
-        }
     }
     return hits > 1 ? 2 : hits;
 }
 
-static int matches(const card_seen *c, const schsm_uri *u)
+static hsm_token *prov_get(void *arg, const char *reader)
 {
-    return (u->serial == NULL || strcasecmp(u->serial, c->serial) == 0) &&
-           (u->token == NULL || (c->have_label && strcmp(u->token, c->label) == 0));
+    return schsm_token_get(arg, reader);
 }
 
-/* "reader 'R' (serial S, token 'L'), ..." for the cards in cs, labels read as needed. */
-static void list_cards(card_seen *cs, size_t n, char *out, size_t cap)
+static const char *nonempty(const char *s)
 {
-    out[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        if (!cs[i].have_label) {
-            char serial[32];
-            ERR_set_mark();
-            cs[i].have_label = hsm_token_identity(cs[i].token, serial, sizeof(serial), cs[i].label,
-                                                  sizeof(cs[i].label)) == HSM_OK;
-            ERR_pop_to_mark();
-        }
-        size_t len = strlen(out);
-        snprintf(out + len, cap - len, "%sreader '%s' (serial %s, token '%s')", i ? ", " : "", cs[i].reader,
-                 cs[i].serial[0] ? cs[i].serial : "unknown", cs[i].have_label ? cs[i].label : "?");
-    }
+    return s != NULL && *s != '\0' ? s : NULL;
 }
 
-static void describe_wanted(const schsm_uri *u, const char *filter, char *out, size_t cap)
+/* The token, then serial/token checked against it (a contradiction is an error, never another card). */
+static hsm_token *checked_token(schsm_provctx *prov, const schsm_uri *u, const char *reader,
+                                const char *serial, const char *token)
 {
-    snprintf(out, cap, "%s%s%s%s%s%s%s", filter ? "reader \"" : "", filter ? filter : "", filter ? "\"" : "",
-             u->serial ? " serial=" : "", u->serial ? u->serial : "", u->token ? " token=" : "",
-             u->token ? u->token : "");
-}
-
-/* Among the readers matching filter (NULL = all), the one SmartCard-HSM matching u. */
-static hsm_token *pick(schsm_provctx *prov, const char *names, const char *filter, const schsm_uri *u)
-{
-    card_seen cs[MAX_CARDS];
-    size_t n = 0, hits = 0, hit = 0;
-    for (const char *s = names; *s != '\0' && n < MAX_CARDS; s += strlen(s) + 1) {
-        if (filter != NULL && !hsm_reader_matches(s, filter))
-            continue;
-        card_seen *c = &cs[n];
-        memset(c, 0, sizeof(*c));
-        c->reader = s;
-        ERR_set_mark();
-        c->token = schsm_token_get(prov, s);
-        int rv = c->token == NULL ? HSM_E_NO_READER
-                 : hsm_token_identity(c->token, c->serial, sizeof(c->serial), u->token ? c->label : NULL,
-                                      sizeof(c->label));
-        ERR_pop_to_mark();
-        if (rv != HSM_OK)
-            continue;   /* empty reader, or another kind of card */
-        c->have_label = u->token != NULL;
-        if (matches(c, u)) {
-            hits++;
-            hit = n;
-        }
-        n++;
-    }
-    if (hits == 1)
-        return cs[hit].token;
-    char want[300], seen[1500];
-    describe_wanted(u, filter, want, sizeof(want));
-    if (hits == 0) {
-        list_cards(cs, n, seen, sizeof(seen));
-        schsm_raise(prov, SCHSM_R_NOT_FOUND, "no SmartCard-HSM matches%s; cards seen: %s", want,
-                    n ? seen : "none");
-        return NULL;
-    }
-    card_seen amb[MAX_CARDS];
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (matches(&cs[i], u))
-            amb[m++] = cs[i];
-    list_cards(amb, m, seen, sizeof(seen));
-    schsm_raise(prov, SCHSM_R_AMBIGUOUS, "%zu SmartCard-HSMs match%s: %s; name one by reader, serial or token",
-                m, want, seen);
-    return NULL;
+    hsm_token *t = schsm_token_get(prov, reader);
+    if (t == NULL || (serial == NULL && token == NULL))
+        return t;
+    schsm_uri eff = *u;   /* shallow: only read */
+    eff.serial = (char *)serial;
+    eff.token = (char *)token;
+    return schsm_resolve_check_token(prov, t, &eff) ? t : NULL;
 }
 
 hsm_token *schsm_resolve_token(schsm_provctx *prov, const schsm_uri *u, int *checked)
 {
-    const char *spec = u->reader;
-    if (spec == NULL || *spec == '\0')
-        spec = prov->cfg_reader;
-    if (spec == NULL || *spec == '\0')
-        spec = getenv("SCHSM_READER");
-    if (spec != NULL && *spec == '\0')
-        spec = NULL;
-    *checked = 0;
-    if (spec != NULL && strncmp(spec, "sim:", 4) == 0)
-        return schsm_token_get(prov, u->reader);
-    if (spec == NULL && u->serial == NULL && u->token == NULL)
+    const char *filter = nonempty(u->reader), *serial = u->serial, *token = u->token;
+    *checked = 1;   /* every path below checks serial/token itself */
+    if (filter == NULL && serial == NULL && token == NULL) {
+        serial = prov->cfg_serial;
+        token = prov->cfg_token;
+    }
+    if (filter == NULL) {
+        const char *spec = prov->cfg_reader, *s, *l;
+        if (spec == NULL && prov->cfg_select == NULL)
+            spec = nonempty(getenv("SCHSM_READER"));
+        if (schsm_reader_spec_select(spec, &s, &l)) {
+            if (serial == NULL && token == NULL) {
+                serial = s;
+                token = l;
+            }
+        } else {
+            filter = spec;
+        }
+    }
+    /* schsm_token_get(u->reader) below: a NULL reader there resolves to the same filter. */
+    if (filter != NULL && strncmp(filter, "sim:", 4) == 0)
+        return checked_token(prov, u, u->reader, serial, token);
+    if (filter == NULL && serial == NULL && token == NULL)
         return schsm_token_get(prov, NULL);   /* the first reader with a SmartCard-HSM */
 
     char *names = NULL;
     if (hsm_pcsc_list(&names) != HSM_OK || names == NULL) {
         free(names);
-        return schsm_token_get(prov, u->reader);   /* opening it reports what is wrong */
+        return checked_token(prov, u, u->reader, serial, token);   /* opening it reports what is wrong */
     }
     hsm_token *t = NULL;
-    const char *one = NULL;
-    if (spec != NULL && count_matches(names, spec, &one) < 2) {
+    if (filter != NULL && count_matches(names, filter) < 2) {
         /* The reader is named unambiguously (or not at all: opening it says so). */
-        t = schsm_token_get(prov, u->reader);
+        t = checked_token(prov, u, u->reader, serial, token);
     } else {
-        t = pick(prov, names, spec, u);
-        *checked = t != NULL;
+        const schsm_token_source src = { prov_get, NULL, prov };
+        char chosen[256], why[2048];
+        int rv = schsm_reader_pick(names, filter, serial, token, &src, chosen, sizeof(chosen), why, sizeof(why));
+        if (rv == HSM_OK)
+            t = schsm_token_get(prov, chosen);
+        else
+            schsm_raise(prov, rv == HSM_E_AMBIGUOUS ? SCHSM_R_AMBIGUOUS
+                              : rv == HSM_E_NOT_FOUND ? SCHSM_R_NOT_FOUND : SCHSM_R_CARD, "%s", why);
     }
     free(names);
     return t;

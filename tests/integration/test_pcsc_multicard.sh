@@ -118,6 +118,51 @@ check_log_has keyref-sign-no-pin 'PIN is needed'
 # Without any PIN source and no terminal the load fails at once (servers refuse to start).
 check_fail keyref-no-terminal timeout 20 setsid openssl pkey $PROV -in "$T/k2.ref" -noout </dev/null
 
+# SCHSM_READER, the config and --reader may name the card by serial=/token= instead of a reader.
+sign_on env-serial 2 "schsm:object=k;type=private$Q" SCHSM_READER="serial=${SER[2]}"
+sign_on env-token 1 "schsm:object=k;type=private$Q" SCHSM_READER="token=tok1"
+# A URI that names the card comes before SCHSM_READER.
+sign_on uri-serial-over-env 0 "schsm:serial=${SER[0]};object=k;type=private$Q" SCHSM_READER="serial=${SER[2]}"
+check_fail env-serial-unknown env SCHSM_READER="serial=NOPE" openssl dgst -sha256 $PROV \
+    -sign "schsm:object=k;type=private$Q" -out "$T/nope.sig" "$T/data"
+check_log_has env-serial-unknown "no SmartCard-HSM matches serial=NOPE"
+check_log_has env-serial-unknown "reader '${RD[0]}' \(serial ${SER[0]}, token 'tok0'\)"
+check_log_has env-serial-unknown "reader '${RD[2]}' \(serial ${SER[2]}, token 'tok2'\)"
+check tool-by-token "$TOOL" --reader token=tok2 info --json
+check_log_has tool-by-token "\"serial\": *\"${SER[2]}\""
+check tool-env-serial env SCHSM_READER="serial=${SER[1]}" "$TOOL" info --json
+check_log_has tool-env-serial "\"serial\": *\"${SER[1]}\""
+check_fail tool-serial-unknown env SCHSM_READER="serial=NOPE" "$TOOL" info --json
+check_log_has tool-serial-unknown "serial ${SER[0]}, token 'tok0'"
+check_log_has tool-serial-unknown "serial ${SER[1]}, token 'tok1'"
+check_fail tool-token-unknown "$TOOL" --reader token=nope list
+check_log_has tool-token-unknown "no SmartCard-HSM matches token=nope"
+
+# serial / token in the provider configuration: before SCHSM_READER, after the URI.
+cnf_select() {   # FILE LINE
+    cat >"$1" <<EOC
+openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+[provider_sect]
+default = default_sect
+schsm = schsm_sect
+[default_sect]
+activate = 1
+[schsm_sect]
+module = $SCHSM_BUILD/lib/schsm.so
+$2
+activate = 1
+EOC
+}
+cnf_select "$T/serial.cnf" "serial = ${SER[2]}"
+cnf_select "$T/token.cnf" "token = tok1"
+cnf_select "$T/reader-serial.cnf" "reader = serial=${SER[0]}"
+sign_on cnf-serial 2 "schsm:object=k;type=private$Q" OPENSSL_CONF="$T/serial.cnf" SCHSM_READER="${RD[0]}"
+sign_on cnf-token 1 "schsm:object=k;type=private$Q" OPENSSL_CONF="$T/token.cnf"
+sign_on cnf-reader-serial 0 "schsm:object=k;type=private$Q" OPENSSL_CONF="$T/reader-serial.cnf"
+sign_on uri-over-cnf-serial 1 "schsm:token=tok1;object=k;type=private$Q" OPENSSL_CONF="$T/serial.cnf"
+
 # Each reader lists its own card only.
 check list-1 "$TOOL" --reader "${RD[1]}" info --json
 check_log_has list-1 "\"serial\": *\"${SER[1]}\""
