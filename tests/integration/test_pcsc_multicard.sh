@@ -46,7 +46,9 @@ sign_on by-serial-2 2 "schsm:serial=${SER[2]};object=k;type=private$Q"
 sign_on by-token 2 "schsm:token=tok2;object=k;type=private$Q"
 sign_on by-token-0 0 "schsm:token=tok0;object=k;type=private$Q"
 
-cat >"$T/openssl.cnf" <<EOC
+# An openssl.cnf activating schsm and default, with LINE in the schsm section.
+cnf_select() {   # FILE LINE
+    cat >"$1" <<EOC
 openssl_conf = openssl_init
 [openssl_init]
 providers = provider_sect
@@ -57,9 +59,11 @@ schsm = schsm_sect
 activate = 1
 [schsm_sect]
 module = $SCHSM_BUILD/lib/schsm.so
-reader = ${RD[1]}
+$2
 activate = 1
 EOC
+}
+cnf_select "$T/openssl.cnf" "reader = ${RD[1]}"
 check by-config env OPENSSL_CONF="$T/openssl.cnf" openssl dgst -sha256 \
     -sign "schsm:object=k;type=private$Q" -out "$T/by-config.sig" "$T/data"
 check by-config-is-card1 openssl dgst -sha256 -verify "$T/pub1.pem" -signature "$T/by-config.sig" "$T/data"
@@ -139,22 +143,6 @@ check_fail tool-token-unknown "$TOOL" --reader token=nope list
 check_log_has tool-token-unknown "no SmartCard-HSM matches token=nope"
 
 # serial / token in the provider configuration: before SCHSM_READER, after the URI.
-cnf_select() {   # FILE LINE
-    cat >"$1" <<EOC
-openssl_conf = openssl_init
-[openssl_init]
-providers = provider_sect
-[provider_sect]
-default = default_sect
-schsm = schsm_sect
-[default_sect]
-activate = 1
-[schsm_sect]
-module = $SCHSM_BUILD/lib/schsm.so
-$2
-activate = 1
-EOC
-}
 cnf_select "$T/serial.cnf" "serial = ${SER[2]}"
 cnf_select "$T/token.cnf" "token = tok1"
 cnf_select "$T/reader-serial.cnf" "reader = serial=${SER[0]}"
