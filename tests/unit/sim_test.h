@@ -16,6 +16,7 @@
 #include "hsm/rv.h"
 #include "hsm/tlv.h"
 #include "sim/card.h"
+#include "helper_run.h"
 
 static const uint8_t T_AID[11] = { 0xE8, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x81, 0xC3, 0x1F, 0x02, 0x01 };
 static const uint8_t T_PIN[6] = { '6', '4', '8', '2', '1', '9' };
@@ -143,11 +144,7 @@ static inline int t_ecdsa_ok(EVP_PKEY *pub, const hsm_bytes *sig, const uint8_t 
         for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)                                                  \
             tcase_add_test(tc, tests[i]);                                                                              \
         suite_add_tcase(s, tc);                                                                                        \
-        SRunner *sr = srunner_create(s);                                                                               \
-        srunner_run_all(sr, CK_NORMAL);                                                                                \
-        int failed = srunner_ntests_failed(sr);                                                                        \
-        srunner_free(sr);                                                                                              \
-        return failed ? 1 : 0;                                                                                         \
+        return helper_run_suite(s);                                                                                    \
     }
 
 #endif

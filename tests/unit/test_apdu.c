@@ -4,6 +4,7 @@
 
 #include "hsm/apdu.h"
 #include "hsm/rv.h"
+#include "helper_run.h"
 
 static uint8_t data[70000];
 
@@ -126,9 +127,5 @@ int main(void)
     tcase_add_test(tc, bad_args);
     tcase_add_test(tc, parse_malformed);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return helper_run_suite(s);
 }

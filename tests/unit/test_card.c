@@ -11,6 +11,7 @@
 #include "hsm/cvc.h"
 #include "hsm/ecsig.h"
 #include "hsm/rv.h"
+#include "helper_run.h"
 
 static int has_fid(const hsm_bytes *fids, uint16_t fid)
 {
@@ -383,9 +384,5 @@ int main(void)
     tcase_add_test(tc, dkek_wrap_unwrap);
     tcase_add_test(tc, get_response_and_wrong_le);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return helper_run_suite(s);
 }

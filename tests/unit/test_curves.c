@@ -7,6 +7,7 @@
 #include "hsm/curves.h"
 #include "hsm/rv.h"
 #include "hsm/tlv.h"
+#include "helper_run.h"
 
 START_TEST(lookup)
 {
@@ -88,9 +89,5 @@ int main(void)
     tcase_add_test(tc, params_round_trip);
     tcase_add_test(tc, p256_values_and_unknown);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return helper_run_suite(s);
 }

@@ -11,6 +11,7 @@
 #include "hsm/crypto.h"
 #include "hsm/cvc.h"
 #include "hsm/rv.h"
+#include "helper_run.h"
 
 static const char *ROOT_HEX =
     "7F218201B47F4E82016C5F290100420E44455352434143433130303030317F4982011D060A04007F0007"
@@ -240,9 +241,5 @@ int main(void)
     tcase_add_test(tc, build_sign_verify_chain);
     tcase_add_test(tc, point_not_on_curve_rejected);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return helper_run_suite(s);
 }

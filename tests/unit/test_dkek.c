@@ -15,6 +15,7 @@
 #include "hsm/dkek.h"
 #include "hsm/rv.h"
 #include "hsm/sw.h"
+#include "helper_run.h"
 
 /* Password "dkek-test-pw", salt 01..08, share 00..1f, 10 000 000 iterations; computed with
  * hashlib (D1 = MD5^c(pw||salt), D2 = MD5^c(D1||pw||salt), D3 = MD5^c(D2||pw||salt)) and
@@ -494,9 +495,5 @@ int main(void)
     tcase_add_test(tw, card_kcv_is_xor_of_shares);
     tcase_add_test(tw, unwrap_6f00_message);
     suite_add_tcase(s, tw);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return helper_run_suite(s);
 }

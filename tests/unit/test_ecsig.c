@@ -5,6 +5,7 @@
 
 #include "hsm/ecsig.h"
 #include "hsm/rv.h"
+#include "helper_run.h"
 
 static void hex(const char *h, hsm_bytes *b)
 {
@@ -138,9 +139,5 @@ int main(void)
     tcase_add_test(tc, p256_card_style);
     tcase_add_test(tc, rejects);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return helper_run_suite(s);
 }

@@ -10,6 +10,7 @@
 #include "hsm/pkcs15.h"
 #include "hsm/rv.h"
 #include "hsm/tlv.h"
+#include "helper_run.h"
 
 static void hex(const char *h, hsm_bytes *b)
 {
@@ -227,9 +228,5 @@ int main(void)
     tcase_add_test(tc, cd_roundtrip);
     tcase_add_test(tc, key_ids);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return helper_run_suite(s);
 }

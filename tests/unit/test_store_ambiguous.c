@@ -18,6 +18,7 @@
 #include "hsm/rv.h"
 #include "hsm/token.h"
 #include "reader/reader.h"
+#include "helper_run.h"
 
 static const char PIN[] = "648219";
 static const uint8_t SO_PIN[8] = {0x35, 0x37, 0x36, 0x32, 0x31, 0x38, 0x38, 0x30};
@@ -208,9 +209,5 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, ambiguous_label);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return helper_run_suite(s);
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "hsm/sw.h"
+#include "helper_run.h"
 
 /* Every SW of protocol sheet section 19. */
 static const uint16_t sheet[] = { 0x9000, 0x6282, 0x6700, 0x6900, 0x6985, 0x6986, 0x6982, 0x6983,
@@ -81,9 +82,5 @@ int main(void)
     tcase_add_test(tc, unknown_sw);
     tcase_add_test(tc, tries);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return helper_run_suite(s);
 }

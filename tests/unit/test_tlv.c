@@ -4,6 +4,7 @@
 
 #include "hsm/rv.h"
 #include "hsm/tlv.h"
+#include "helper_run.h"
 
 static int next1(const uint8_t *b, size_t n, hsm_tlv *t)
 {
@@ -183,9 +184,5 @@ int main(void)
     tcase_add_test(tc, writers);
     tcase_add_test(tc, nested);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return helper_run_suite(s);
 }

@@ -19,6 +19,7 @@
 #include "sim/store.h"
 
 #include "helper_token.h"
+#include "helper_run.h"
 
 /* Every test starts on a fresh initialised card with two EC keys "one" and "two", tracing on. */
 static void setup(void)
@@ -628,9 +629,5 @@ int main(void)
     tcase_add_test(tc, post_sign_check);
     tcase_add_test(tc, post_sign_check_rsa);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return helper_run_suite(s);
 }

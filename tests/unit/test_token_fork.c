@@ -9,6 +9,7 @@
 #include "helper_token.h"
 #include "hsm/rv.h"
 #include "hsm/token.h"
+#include "helper_run.h"
 
 /* A fresh, initialised card with two EC keys "one" and "two", and the APDU trace on. */
 static void setup(void)
@@ -223,9 +224,5 @@ int main(void)
     tcase_add_test(tc, ensure_login_holds_pin_when_logged_in);
     tcase_add_test(tc, ensure_login_without_pin_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return helper_run_suite(s);
 }

@@ -9,6 +9,7 @@
 
 #include "tools/json.c"
 #include "tools/parse.c"
+#include "helper_run.h"
 
 static char why[512];
 
@@ -230,9 +231,5 @@ int main(void)
     tcase_add_test(tc, json_output);
     tcase_add_test(tc, json_array);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return helper_run_suite(s);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../../provider/uri.c"
+#include "helper_run.h"
 
 static char err[256];
 
@@ -166,9 +167,5 @@ int main(void)
     tcase_add_test(tc, unknown_attributes);
     tcase_add_test(tc, format_round_trip);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return helper_run_suite(s);
 }
