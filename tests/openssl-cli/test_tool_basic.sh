@@ -1,37 +1,7 @@
 #!/bin/bash
 # schsm-tool against a fresh virtual card: help, init, keygen, list, delete, certificates,
 # input validation (exit 2) and APDU tracing.
-set -euo pipefail
-
-BUILD=${1:-${SCHSM_BUILD:-build}}
-TOOL="$BUILD/bin/schsm-tool"
-[ -x "$TOOL" ] || { echo "skip: $TOOL is not built"; exit 77; }
-command -v python3 >/dev/null || { echo "skip: python3 is needed to parse JSON"; exit 77; }
-
-TMP=$(mktemp -d "${SCHSM_TEST_TMP:-/tmp}/tool_basic.XXXXXX" 2>/dev/null || mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-export SCHSM_READER="sim:$TMP/card.state"
-unset SCHSM_DEBUG SCHSM_DEBUG_FILE || true
-SO=3537363231383830
-PIN=648219    # test-only PIN
-
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1"; [ -n "${OUT:-}" ] && printf '       %s\n' "$OUT" | head -8; }
-# run WANT_RC DESC CMD...: runs CMD with stdin closed and no controlling terminal; output in $OUT.
-run() {
-    local want=$1 desc=$2; shift 2
-    local rc=0
-    OUT=$(setsid -w "$@" </dev/null 2>&1) || rc=$?
-    if [ "$rc" = "$want" ]; then ok "$desc"; else OUT="rc=$rc (want $want): $OUT"; ko "$desc"; fi
-}
-# expect DESC PYTHON-EXPR: evaluates EXPR on the JSON in $OUT (as d).
-expect() {
-    if printf '%s' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if eval(sys.argv[1]) else 1)' "$2" 2>/dev/null
-    then ok "$1"; else ko "$1"; fi
-}
-contains() { if grep -q -- "$2" <<<"$OUT"; then ok "$1"; else ko "$1"; fi; }
-lacks() { if grep -q -- "$2" <<<"$OUT"; then ko "$1"; else ok "$1"; fi; }
+. "$(dirname "$0")/lib_tool.sh" tool_basic "${1:-${SCHSM_BUILD:-build}}"
 
 # --- help and version ---
 run 0 "--help" "$TOOL" --help
@@ -152,5 +122,4 @@ run 0 "re-init with --yes" "$TOOL" init --so-pin $SO --pin $PIN --yes
 run 0 "list after re-init" "$TOOL" list --json
 expect "no keys after re-init" 'd == []'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,32 +1,10 @@
 #!/bin/bash
 # schsm-tool PIN handling on the virtual card: a wrong PIN costs exactly one try, the last try
 # is refused without --force, a blocked PIN is unblocked with the SO-PIN, PIN changes work.
-set -euo pipefail
-
-BUILD=${1:-${SCHSM_BUILD:-build}}
-TOOL="$BUILD/bin/schsm-tool"
-[ -x "$TOOL" ] || { echo "skip: $TOOL is not built"; exit 77; }
-command -v python3 >/dev/null || { echo "skip: python3 is needed to parse JSON"; exit 77; }
-
-TMP=$(mktemp -d "${SCHSM_TEST_TMP:-/tmp}/tool_pin.XXXXXX" 2>/dev/null || mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-export SCHSM_READER="sim:$TMP/card.state"
-unset SCHSM_DEBUG SCHSM_DEBUG_FILE || true
-SO=3537363231383830
-PIN=648219      # test-only PINs
+. "$(dirname "$0")/lib_tool.sh" tool_pin "${1:-${SCHSM_BUILD:-build}}"
 WRONG=000000
 NEWPIN=13579246
 
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-ko() { fail=$((fail + 1)); echo "FAIL - $1"; [ -n "${OUT:-}" ] && printf '       %s\n' "$OUT" | head -8; }
-run() {
-    local want=$1 desc=$2; shift 2
-    local rc=0
-    OUT=$(setsid -w "$@" </dev/null 2>&1) || rc=$?
-    if [ "$rc" = "$want" ]; then ok "$desc"; else OUT="rc=$rc (want $want): $OUT"; ko "$desc"; fi
-}
-contains() { if grep -qi -- "$2" <<<"$OUT"; then ok "$1"; else ko "$1"; fi; }
 # tries WHICH WANT: checks pin_tries / so_pin_tries from info --json
 tries() {
     local got
@@ -42,14 +20,14 @@ tries pin_tries 3
 
 # one wrong PIN costs exactly one try
 run 1 "wrong PIN refused" "$TOOL" --pin $WRONG verify-pin
-contains "wrong PIN explained with tries left" "2"
+contains_ci "wrong PIN explained with tries left" "2"
 tries pin_tries 2
 run 1 "second wrong PIN" "$TOOL" --pin $WRONG verify-pin
 tries pin_tries 1
 
 # the last try is not spent without --force
 run 1 "last try refused without --force" "$TOOL" --pin $WRONG verify-pin
-contains "refusal mentions --force" "force"
+contains_ci "refusal mentions --force" "force"
 tries pin_tries 1
 run 1 "keygen does not spend the last try either" "$TOOL" --pin $WRONG keygen --type ec:prime256v1 --label x
 tries pin_tries 1
@@ -61,7 +39,7 @@ for i in 1 2; do run 1 "wrong PIN $i" "$TOOL" --pin $WRONG verify-pin; done
 run 1 "wrong PIN with --force blocks" "$TOOL" --pin $WRONG verify-pin --force
 tries pin_tries 0
 run 1 "correct PIN refused when blocked" "$TOOL" --pin $PIN verify-pin
-contains "blocked message points to unblock-pin" "unblock"
+contains_ci "blocked message points to unblock-pin" "unblock"
 run 1 "unblock with a wrong SO-PIN" "$TOOL" unblock-pin --so-pin 0000000000000000
 tries so_pin_tries 14
 tries pin_tries 0
@@ -92,5 +70,4 @@ run 0 "new SO-PIN valid" "$TOOL" unblock-pin --so-pin 0102030405060708
 run 2 "change-so-pin with a malformed new SO-PIN" "$TOOL" change-so-pin --so-pin 0102030405060708 --new-so-pin xyz
 run 0 "change-so-pin back" "$TOOL" change-so-pin --so-pin 0102030405060708 --new-so-pin $SO
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
