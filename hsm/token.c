@@ -100,6 +100,7 @@ void tok_forget_dir(hsm_token *t)
         hsm_bytes_clear(&t->ce[i].data);
         EVP_PKEY_free(t->ce[i].pk);
         t->ce[i].pk = NULL;
+        t->algs[i].known = 0;
     }
 }
 

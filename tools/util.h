@@ -114,11 +114,7 @@ typedef struct {
     unsigned rsa_bits;
 } tool_keytype;
 int tool_parse_keytype(const char *spec, tool_keytype *out, char *why, size_t why_len);
-/* Comma list of names or hex bytes; out holds at most 16 ids. key_type limits the names. */
-int tool_parse_algorithms(const char *list, int key_type, uint8_t out[16], size_t *n,
-                          char *why, size_t why_len);
 int tool_parse_id(const char *hex, uint8_t *out, size_t cap, size_t *len, char *why, size_t why_len);
-const char *tool_alg_name(uint8_t alg);
 
 /* json.c: a small streaming JSON writer. */
 typedef struct {

@@ -26,7 +26,15 @@ struct schsm_sigctx {
     EVP_MD *mgf1;              /* NULL = same as md */
     int saltlen;               /* RSA_PSS_SALTLEN_* or a byte count */
     schsm_sign_fn sign;
+    /* Digest-sign of a card EC key: the message too (up to SCHSM_SIG_MSG_MAX bytes), for a key
+     * whose algorithm list makes the card hash it (ecdsa-sha256 ...). */
+    hsm_bytes msg;
+    int msg_over;              /* longer than SCHSM_SIG_MSG_MAX: not kept */
+    int msg_whole;             /* set while digest-sign final runs: msg is the whole message */
 };
+
+/* The most message a card-hashing algorithm gets in one SIGN APDU. */
+#define SCHSM_SIG_MSG_MAX 1024
 
 void *schsm_sig_newctx(void *provctx, int type, schsm_sign_fn sign);
 void schsm_sig_freectx(void *vc);
