@@ -23,19 +23,6 @@ static int ecdsa_max_sig(unsigned bits)
     return 1 + (2 * itlv < 128 ? 1 : 2) + 2 * itlv;
 }
 
-/* The card-hashing ECDSA id for the context's digest (0 if none). */
-static uint8_t card_hash_alg(const schsm_sigctx *c)
-{
-    static const struct { const char *md; uint8_t alg; } map[] = {
-        { "SHA1", HSM_ALG_ECDSA_SHA1 }, { "SHA224", HSM_ALG_ECDSA_SHA224 }, { "SHA256", HSM_ALG_ECDSA_SHA256 },
-        { "SHA384", HSM_ALG_ECDSA_SHA384 }, { "SHA512", HSM_ALG_ECDSA_SHA512 },
-    };
-    for (size_t i = 0; c->md != NULL && i < sizeof(map) / sizeof(map[0]); i++)
-        if (EVP_MD_is_a(c->md, map[i].md))
-            return map[i].alg;
-    return 0;
-}
-
 /* The list excludes 0x70: sign with the card-hashing algorithm of the digest when the list has it
  * and the whole message is at hand, verifying the result on the host. Returns an HSM_* code, or
  * -1 after raising an error that shows the list. */
@@ -45,7 +32,8 @@ static int sign_card_hashed(schsm_sigctx *c, const hsm_alg_list *l, EVP_PKEY *pu
     schsm_key *k = c->key;
     char names[HSM_ALGS_MAX * 24];
     hsm_alg_list_text(l->ids, l->n, names, sizeof(names));
-    uint8_t alg = card_hash_alg(c), hashing = 0;
+    int nib = schsm_sig_card_hash_nibble(c->md);
+    uint8_t alg = nib ? (uint8_t)(HSM_ALG_ECDSA | nib) : 0, hashing = 0;
     for (size_t i = 0; i < l->n && hashing == 0; i++)
         if (l->ids[i] >= HSM_ALG_ECDSA_SHA1 && l->ids[i] <= HSM_ALG_ECDSA_SHA512)
             hashing = l->ids[i];

@@ -67,6 +67,15 @@ void *schsm_sig_dupctx(void *vc)
     return d;
 }
 
+int schsm_sig_card_hash_nibble(const EVP_MD *md)
+{
+    static const char *const names[] = { "SHA1", "SHA224", "SHA256", "SHA384", "SHA512" };
+    for (int i = 0; md != NULL && i < 5; i++)
+        if (EVP_MD_is_a(md, names[i]))
+            return i + 1;
+    return 0;
+}
+
 /* Digests a signature may use: SHA-1, SHA-2 and SHA-3 (all have DigestInfo OIDs). */
 static int set_md(schsm_sigctx *c, const char *name, EVP_MD **slot)
 {
@@ -235,9 +244,8 @@ int schsm_sig_digest_update(void *vc, const unsigned char *data, size_t len)
     schsm_sigctx *c = vc;
     if (c->mdctx == NULL)
         return 0;
-    /* Keep short messages of card EC keys: a key limited to ecdsa-shaNNN needs the message. */
-    if (c->operation == EVP_PKEY_OP_SIGN && c->type == HSM_KEY_EC && c->key != NULL && schsm_key_is_card(c->key) &&
-        !c->msg_over) {
+    /* Keep short messages of card keys: a key limited to ecdsa-shaNNN (rsa-pss-shaNNN ...) needs it. */
+    if (c->operation == EVP_PKEY_OP_SIGN && c->key != NULL && schsm_key_is_card(c->key) && !c->msg_over) {
         if (c->msg.len + len > SCHSM_SIG_MSG_MAX || hsm_bytes_put(&c->msg, data, len) != HSM_OK) {
             c->msg_over = 1;
             hsm_bytes_clear(&c->msg);

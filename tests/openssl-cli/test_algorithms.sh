@@ -74,6 +74,22 @@ check_log_lacks "ECDH refused by the list" 'decryption'
 check_fail "RSA-PKCS1 refused by the list" $OSSL dgst -sha256 $PROV -sign "schsm:object=rsalist;type=private$Q" \
     -out "$T/r.sig" "$T/data"
 check_log_has "RSA-PKCS1 refused by the list" 'allows only rsa-pss, rsa-decrypt, wrap'
+# An RSA key limited to rsa-pss signs PSS through the card's padding (salt = hash length).
+"$TOOL" export-pubkey --label rsalist --out "$T/rsalist.pub" >/dev/null 2>&1
+check "RSA-PSS by the list" $OSSL dgst -sha256 $PROV -sign "schsm:object=rsalist;type=private$Q" \
+    -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest -out "$T/pss.sig" "$T/data"
+check "RSA-PSS signature verifies" $OSSL dgst -sha256 -verify "$T/rsalist.pub" -sigopt rsa_padding_mode:pss \
+    -sigopt rsa_pss_saltlen:32 -signature "$T/pss.sig" "$T/data"
+check_fail "RSA-PSS with a salt the card cannot make" $OSSL dgst -sha256 $PROV \
+    -sign "schsm:object=rsalist;type=private$Q" -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:max \
+    -out "$T/pss2.sig" "$T/data"
+check_log_has "RSA-PSS with a salt the card cannot make" 'may not make this signature: its algorithm list allows only rsa-pss'
+# The decrypt the list allows still works (host unpads after the card's raw RSA).
+printf 'secret\n' >"$T/plain"
+check "encrypt to the RSA key" $OSSL pkeyutl -encrypt -pubin -inkey "$T/rsalist.pub" -in "$T/plain" -out "$T/ct"
+check "decrypt with the list's rsa-decrypt" $OSSL pkeyutl -decrypt $PROV -inkey "schsm:object=rsalist;type=private$Q" \
+    -in "$T/ct" -out "$T/plain2"
+check "decrypted" cmp "$T/plain" "$T/plain2"
 
 # A cold signature with an unrestricted key reads no algorithm list (no SELECT of a key file).
 check "cold sign traced" env SCHSM_DEBUG=apdu SCHSM_DEBUG_FILE="$T/cold.trace" $OSSL dgst -sha256 $PROV \
