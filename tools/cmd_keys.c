@@ -331,8 +331,10 @@ static const tool_opt keygen_opts[] = {
                    "(128, 192, 256)" },
     { "label", "L", "key label (required, unique on the card)" },
     { "id", "HEX", "key ID (CKA_ID); default: SHA-1 of the public key, as OpenSC does" },
-    { "algorithms", "LIST", "restrict the key to these algorithms: comma list of names (ecdsa, ecdsa-sha256, "
-                            "ecdh, rsa-raw, rsa-pkcs1, rsa-pss, rsa-decrypt, wrap, ...) or hex ids" },
+    { "algorithms", "LIST", "restrict the key to these algorithms: comma list of names (EC: ecdsa, ecdsa-sha1 .. "
+                            "ecdsa-sha512, ecdh; RSA: rsa-raw, rsa-pkcs1[-sha256 ...], rsa-pss[-sha256 ...], "
+                            "decrypt, rsa-decrypt-pkcs1, rsa-oaep; AES: aes-cbc-encrypt, aes-cbc-decrypt, aes-cmac; "
+                            "any: wrap, unwrap) or hex ids (70, 0x92)" },
     { "key-domain", "N", "put the key in key domain N" },
     { NULL, NULL, NULL },
 };
