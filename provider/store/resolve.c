@@ -176,9 +176,10 @@ int schsm_resolve_probe(schsm_provctx *prov, const char *uri_text, int key_type,
             ERR_clear_last_mark();
         } else if (w.failed) {
             ERR_pop_to_mark();   /* one message, with the ways to give a PIN */
-            schsm_raise(prov, SCHSM_R_PIN, "key '%s' needs the user PIN and none was given: pass -passin "
-                        "(e.g. -passin file:PINFILE or -passin env:VAR), or set pin-source = file:PINFILE in "
-                        "schsm's provider section of openssl.cnf, or pin-source in the key's URI", k.label);
+            schsm_raise(prov, SCHSM_R_PIN, "key '%s': the user PIN is needed for this key and none was given: "
+                        "give it with -passin (openssl commands, e.g. -passin file:PINFILE), the server's password "
+                        "file (nginx ssl_password_file), pin-source = file:PINFILE in schsm's provider section of "
+                        "openssl.cnf, or pin-source in the key's URI", k.label);
             ok = 0;
         } else {
             ERR_clear_last_mark();   /* a wrong or refused PIN: the token's message says which */

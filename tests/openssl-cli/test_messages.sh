@@ -24,10 +24,10 @@ check_log_has "really absent" "no key matching 'object=nothere;type=public'"
 check "write the reference" $OSSL pkey $PROV -in "schsm:object=k1;type=private" -passin "pass:$PIN" \
     -out "$T/web.key" </dev/null
 check_fail "sign without a PIN" setsid -w $OSSL dgst $PROV -sha256 -sign "$T/web.key" -out "$T/s" "$T/data" </dev/null
-check_log_has "sign without a PIN" "key 'k1' needs the user PIN and none was given: pass -passin"
+check_log_has "sign without a PIN" "key 'k1': the user PIN is needed for this key and none was given: give it with -passin"
 check_log_has "sign without a PIN" 'pin-source'
 check_log_lacks "sign without a PIN" 'ossl_store_handle_load_result:unsupported'
-check "the reason is said once" test "$(grep -c 'needs the user PIN' "$T/sign_without_a_PIN.log")" = 1
+check "the reason is said once" test "$(grep -c 'the user PIN is needed' "$T/sign_without_a_PIN.log")" = 1
 check "asked at most once" test "$(grep -o 'Enter pass phrase' "$T/sign_without_a_PIN.log" | wc -l)" -le 1
 check "no wrong PIN counted" sh -c "'$TOOL' info | grep -Eq 'User PIN: *3 tries left'"
 # A wrong PIN keeps its own message (and is not called "none given").
