@@ -11,7 +11,6 @@ pcsc_start 2
 R0=$(reader_name 0)
 R1=$(reader_name 1)
 
-
 # read_c4 READER REF: the bytes of EF C4<REF> as one hex string (SELECT applet, READ BINARY).
 read_c4() {
     opensc-tool -r "$1" -s "00 A4 04 04 0B E8 2B 06 01 04 01 81 C3 1F 02 01" \
@@ -26,11 +25,11 @@ for i in 0 1; do
 done
 
 # Key reference 1..3 on both cards: EC P-256, EC P-384, RSA-2048, in this order.
-check p11-ec256 pkcs11-tool --module "$PKCS11_MODULE" --slot-index 0 --login --pin "$PIN" --keypairgen \
+check p11-ec256 pkcs11-tool --module "$PKCS11_MODULE" --slot-description "$R0" --login --pin "$PIN" --keypairgen \
     --key-type EC:prime256v1 --label k1 --id 01
-check p11-ec384 pkcs11-tool --module "$PKCS11_MODULE" --slot-index 0 --login --pin "$PIN" --keypairgen \
+check p11-ec384 pkcs11-tool --module "$PKCS11_MODULE" --slot-description "$R0" --login --pin "$PIN" --keypairgen \
     --key-type EC:secp384r1 --label k2 --id 02
-check p11-rsa pkcs11-tool --module "$PKCS11_MODULE" --slot-index 0 --login --pin "$PIN" --keypairgen \
+check p11-rsa pkcs11-tool --module "$PKCS11_MODULE" --slot-description "$R0" --login --pin "$PIN" --keypairgen \
     --key-type rsa:2048 --label k3 --id 03
 check tool-ec256 "$TOOL" --reader "$R1" --pin "$PIN" keygen --type ec:prime256v1 --label k1 --id 01
 check tool-ec384 "$TOOL" --reader "$R1" --pin "$PIN" keygen --type ec:secp384r1 --label k2 --id 02
