@@ -11,7 +11,7 @@
 #include "hsm/card.h"
 #include "hsm/token.h"
 
-#define SCHSM_TOOL_VERSION "0.1.0"
+#define SCHSM_TOOL_VERSION SCHSM_VERSION   /* CMake project VERSION */
 
 enum { TOOL_OK = 0, TOOL_FAIL = 1, TOOL_USAGE = 2 };
 
