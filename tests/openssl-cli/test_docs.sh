@@ -13,21 +13,7 @@ DOCS="$SCHSM_SOURCE/docs"
 export PATH="$SCHSM_BUILD/bin:$PATH"
 export OPENSSL_MODULES="$SCHSM_BUILD/lib"
 
-# doc_block FILE HEADING LANG [N]: the Nth (default 1st) ```LANG block after the line HEADING.
-doc_block() {
-    awk -v head="$2" -v lang="$3" -v want="${4:-1}" '
-        $0 == head { inside = 1; next }
-        inside && $0 == "```" lang { n++; if (n == want) { f = 1; next } }
-        f && /^```/ { exit }
-        f { print }' "$1"
-}
-
-# run_block NAME DIR FILE: runs the commands in FILE with bash -e in DIR, /etc/ moved under $T.
-run_block() {
-    local dir=$2 file=$3
-    sed "s#/etc/#$T/etc/#g" "$file" >"$file.run"
-    (cd "$dir" && bash -euo pipefail "$file.run" </dev/null)
-}
+. "$SCHSM_SOURCE/tests/lib/docs.sh"
 
 # A fresh virtual card with PIN file $T/etc/schsm/pin, like a user's /etc/schsm/pin.
 mkdir -p "$T/etc/schsm" "$T/etc/ssl" "$T/etc/nginx" "$T/etc/haproxy"
@@ -39,7 +25,7 @@ ln -s "$SCHSM_BUILD" "$T/readme/build"
 doc_block "$SCHSM_SOURCE/README.md" "## A first look" sh >"$T/readme.sh"
 check "README first look: block found" test -s "$T/readme.sh"
 check_fail "README first look: no state file in shared /tmp" grep -q 'sim:/tmp/' "$T/readme.sh"
-readme_run() { (unset SCHSM_READER; export HOME="$T/readme/home"; run_block x "$T/readme" "$T/readme.sh"); }
+readme_run() { (unset SCHSM_READER; export HOME="$T/readme/home"; run_block "$T/readme" "$T/readme.sh"); }
 check "README first look runs" readme_run
 check_log_has "README first look runs" 'web'
 check_log_has "README first look runs" '^apdu> '
@@ -56,7 +42,7 @@ check_fail "openssl-cnf.md: no active machine-specific settings" \
     grep -Eq '^[[:space:]]*(module|reader|serial|token|pin-source|pin-value)[[:space:]]*=' "$T/etc/ssl/openssl-schsm.cnf"
 mkdir -p "$T/cnf"
 doc_block "$DOCS/openssl-cnf.md" "# Activating schsm in openssl.cnf" sh >"$T/cnf.sh"
-check "openssl-cnf.md: commands run as written" run_block cnf "$T/cnf" "$T/cnf.sh"
+check "openssl-cnf.md: commands run as written" run_block "$T/cnf" "$T/cnf.sh"
 check_log_has "openssl-cnf.md: commands run as written" 'name: schsm: SmartCard-HSM'
 check_log_has "openssl-cnf.md: commands run as written" 'Verified OK'
 check "openssl-cnf.md: web.key is a reference" grep -q 'BEGIN SCHSM KEY REFERENCE' "$T/cnf/web.key"
@@ -66,9 +52,9 @@ init_card
 mkdir -p "$T/srv"
 doc_block "$DOCS/servers.md" "## 1. Key, reference file, certificate" sh 1 >"$T/srv1.sh"
 doc_block "$DOCS/servers.md" "## 1. Key, reference file, certificate" sh 2 >"$T/srv2.sh"
-check "servers.md 1: key, reference, CSR, certificate" run_block srv "$T/srv" "$T/srv1.sh"
+check "servers.md 1: key, reference, CSR, certificate" run_block "$T/srv" "$T/srv1.sh"
 check "servers.md 1: CSR signed on the card" openssl req -in "$T/srv/web.csr" -verify -noout
-check "servers.md 1: certificate extraction command" run_block srv "$T/srv" "$T/srv2.sh"
+check "servers.md 1: certificate extraction command" run_block "$T/srv" "$T/srv2.sh"
 # The file holds exactly the certificate: same DER as the one imported, no storeutl text around it.
 check "servers.md 1: web.pem is the imported certificate" \
     cmp <(openssl x509 -in "$T/srv/web.pem" -outform DER) <(openssl x509 -in "$T/etc/nginx/web.pem" -outform DER)
@@ -87,7 +73,7 @@ check "servers.md 2: the config loads both providers" env OPENSSL_CONF="$T/etc/s
 check_log_has "servers.md 2: the config loads both providers" 'schsm'
 check_log_has "servers.md 2: the config loads both providers" 'default'
 doc_block "$DOCS/servers.md" "## 5. HAProxy 2.6" sh >"$T/srv5.sh"
-check "servers.md 5: crt file" run_block srv "$T/srv" "$T/srv5.sh"
+check "servers.md 5: crt file" run_block "$T/srv" "$T/srv5.sh"
 check "servers.md 5: crt file holds certificate and reference" \
     sh -c "grep -q 'BEGIN CERTIFICATE' '$T/etc/haproxy/web.crt' && grep -q 'BEGIN SCHSM KEY REFERENCE' '$T/etc/haproxy/web.crt'"
 if command -v haproxy >/dev/null 2>&1; then
