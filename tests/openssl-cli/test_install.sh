@@ -58,6 +58,12 @@ check "schsm-tool(1) names every command" sh -c \
 check "schsm(7) covers URIs, config keys and key-reference files" sh -c \
     "for w in URIS CONFIGURATION 'KEY-REFERENCE FILES' pin-source 'SCHSM KEY REFERENCE' SCHSM_READER; do grep -q \"\$w\" '$T/schsm.7.txt' || { echo \"missing: \$w\"; exit 1; }; done"
 
+# The README's uninstall command, on this install's manifest.
+uninstall="xargs -d '\\n' rm -f -- < build/install_manifest.txt"
+check "README gives the uninstall command" grep -qF "$uninstall" "$SCHSM_SOURCE/README.md"
+check "uninstall with the manifest" sh -c "xargs -d '\\n' rm -f -- < '$T/manifest.txt'"
+check "nothing left but directories" sh -c "test -z \"\$(find '$P' -type f)\""
+
 # The module directory rules, at configure time (a configure-only tree; nothing is built).
 check "configure with defaults" cmake -S "$SCHSM_SOURCE" -B "$T/cfg" -DSCHSM_TESTS=OFF
 check "default prefix is OpenSSL's prefix" grep -qx "CMAKE_INSTALL_PREFIX:PATH=$ossl_prefix" "$T/cfg/CMakeCache.txt"
