@@ -18,12 +18,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
 
 replace=0
-case "${1:-}" in
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    --replace) replace=1 ;;
-    "") ;;
-    *) echo "deb-test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
+. scripts/lib/args.sh
+if script_flag --replace "$@"; then replace=1; fi
 if [ "$(id -u)" -ne 0 ]; then
     echo "deb-test.sh installs a package with dpkg -i: run it as root (CI does)" >&2
     exit 1

@@ -17,12 +17,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
 
 keep=0
-case "${1:-}" in
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    --keep) keep=1 ;;
-    "") ;;
-    *) echo "pcsc-demo.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
+. scripts/lib/args.sh
+if script_flag --keep "$@"; then keep=1; fi
 
 BUILD=${SCHSM_BUILD_DIR:-build}
 step() { printf '\n==> %s\n' "$*"; }

@@ -12,12 +12,8 @@ cd "$(dirname "$0")/.."
 ID="SPDX-License-Identifier: Apache-2.0"
 
 mode=add
-case "${1:-}" in
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    --check) mode=check ;;
-    "") ;;
-    *) echo "spdx.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-esac
+. scripts/lib/args.sh
+if script_flag --check "$@"; then mode=check; fi
 
 source_files() {
     # Everything below the top directory except build trees (/build*/, as in .gitignore) and .git.

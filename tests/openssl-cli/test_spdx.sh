@@ -8,8 +8,9 @@ check "every source file has the SPDX line (scripts/spdx.sh --check)" "$SCHSM_SO
 
 # The script on a scratch repository: adds once, in the right place, then nothing.
 R="$T/repo"
-mkdir -p "$R/scripts" "$R/src"
+mkdir -p "$R/scripts/lib" "$R/src"
 cp "$SCHSM_SOURCE/scripts/spdx.sh" "$R/scripts/"
+cp "$SCHSM_SOURCE/scripts/lib/args.sh" "$R/scripts/lib/"
 printf '#!/bin/sh\necho hi\n' >"$R/src/a.sh"
 chmod +x "$R/src/a.sh"
 printf 'int x;\n' >"$R/src/b.c"
