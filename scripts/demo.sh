@@ -15,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
+. scripts/lib/args.sh
 
 BUILD=${SCHSM_BUILD_DIR:-build}
 DEMO_DIR=${DEMO_DIR:-$PWD/$BUILD/demo}
@@ -126,7 +127,7 @@ demo_done() {
 main() {
     local installed=0
     case "${1:-}" in
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) script_help; exit 0 ;;
         --installed) installed=1 ;;
         "") ;;
         *) echo "demo.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;

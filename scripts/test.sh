@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
+. scripts/lib/args.sh
 
 sanitize=0
 skip_integration=0
@@ -17,7 +18,7 @@ while [ $# -gt 0 ]; do
         --skip-integration) skip_integration=1 ;;
         -R|-E|-L) ctest_args+=("$1" "$2"); shift ;;
         -h|--help)
-            sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+            script_help
             echo "  --skip-integration    leave out tests/integration (pcscd, OpenSC, nginx, HAProxy)"
             echo "  -R REGEX / -E REGEX   passed to ctest to pick tests"
             exit 0 ;;

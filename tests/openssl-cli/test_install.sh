@@ -20,6 +20,7 @@ check "pkg-config names OpenSSL's module dir below its prefix" test "$rel_moddir
 manifest="$SCHSM_BUILD/install_manifest.txt"
 [ -f "$manifest" ] && cp "$manifest" "$T/manifest.saved"
 check "cmake --install --prefix" cmake --install "$SCHSM_BUILD" --prefix "$P"
+check_log_has "cmake --install --prefix" 'OpenSSL looks for providers in .*OPENSSL_MODULES='
 cp "$manifest" "$T/manifest.txt"
 if [ -f "$T/manifest.saved" ]; then cp "$T/manifest.saved" "$manifest"; else rm -f "$manifest"; fi
 
