@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # What `cmake --install` writes besides the programs and the module (see cmake/ModulesDir.cmake):
 # the documentation, an example openssl.cnf snippet and the man pages. Every path is relative to
 # the install prefix, so `cmake --install build --prefix P` writes only below P.

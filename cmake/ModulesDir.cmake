@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Where `cmake --install` puts schsm.so, and the default install prefix.
 #
 # OpenSSL loads providers from its MODULESDIR (`openssl version -m`, and the `modulesdir` variable of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The Debian package: `cd build && cpack -G DEB` writes schsm_<version>_<arch>.deb with the module
 # (in OpenSSL's MODULESDIR), the tools, the man pages and the docs. scripts/deb-test.sh builds,
 # installs, uses and removes it.

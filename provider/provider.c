@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Provider entry: context, configuration, parameters, errors and the operation tables. */
 #include "provider.h"
 #include "algs.h"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the Debian package, installs it, uses it as installed, and removes it again:
 #   ./scripts/deb-test.sh              (as root; CI calls it from .ci/run)
 #   ./scripts/deb-test.sh --replace    also when another version of schsm is installed (it is

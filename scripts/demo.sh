@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The schsm demo on the virtual SmartCard-HSM:
 #   ./scripts/demo.sh          build if needed, then set up a fresh virtual card in $DEMO_DIR
 #   ./scripts/demo.sh --installed   use the installed schsm (schsm-tool on PATH, the module in

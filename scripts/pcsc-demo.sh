@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The virtual SmartCard-HSM behind a real pcscd, used by OpenSC and by schsm:
 #   ./scripts/pcsc-demo.sh          build if needed, run the demo, clean up
 #   ./scripts/pcsc-demo.sh --keep   leave pcscd and the virtual card running until Enter is pressed

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds schsm and runs every test through CTest.
 #   ./scripts/test.sh              build in ./build, run all tests
 #   ./scripts/test.sh --sanitize   build in ./build-asan with ASan+UBSan and run the tests there

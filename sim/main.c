@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm-sim: the virtual SmartCard-HSM as a program.
  *   schsm-sim --state PATH --dump            what the card holds
  *   schsm-sim --state PATH --reset           power cycle (drops every login)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared plumbing of schsm-tool: the command table, option parsing, the session context,
  * secret input, output helpers. Each command group lives in its own cmd_*.c file. */
 #ifndef SCHSM_TOOL_UTIL_H

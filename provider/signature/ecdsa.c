@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ECDSA with card keys: the host hashes, the card signs the hash (algorithm 0x70), and its DER
  * (possibly non-minimal) is re-encoded strictly before OpenSSL sees it. */
 #include "sig.h"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by scripts/*.sh that take at most one option:
 #   if script_flag --keep "$@"; then keep=1; fi
 # --help/-h prints the script's header comment and exits 0; FLAG returns true, no argument false;

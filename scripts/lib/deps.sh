@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by scripts/*.sh: makes sure the Debian packages a script needs are installed.
 # As root it installs what is missing; otherwise it prints the apt-get line and fails.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # docs/virtual-card.md, run as written: the in-process sim: block, and the private-pcscd block
 # (its vpcd port replaced by a free one, so tests can run in parallel), after which OpenSC and
 # schsm-tool must see the card in "Virtual PCD 00 00"; then the page's own clean-up (kill %1 %2).

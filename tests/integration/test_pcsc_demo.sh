@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # scripts/pcsc-demo.sh (docs/virtual-card.md): the virtual card behind a private pcscd, used by
 # OpenSC (opensc-tool, pkcs15-tool) and by schsm (schsm-tool, an OpenSSL signature that verifies),
 # and everything it started stopped and its scratch directory removed afterwards.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Extracting commands from the documentation (sourced by tests/*/test_docs*.sh).
 #
 #   doc_block FILE HEADING LANG [N]   the Nth (default 1st) ```LANG block after the line HEADING

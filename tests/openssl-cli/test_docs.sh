@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The documentation's commands, run as written (fenced ```sh blocks extracted from the files) against
 # a virtual card: README "A first look", docs/openssl-cnf.md (its openssl.cnf and the commands using
 # it), docs/servers.md sections 1 (key, reference, certificate, certificate back from the card as a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # cmake --install under a prefix: the module goes to PREFIX/<OpenSSL's module dir relative to its
 # prefix> (never the system's MODULESDIR), the tools, man pages, docs and the example openssl.cnf
 # land below the prefix, and nothing outside it; the installed module loads. -DSCHSM_MODULESDIR

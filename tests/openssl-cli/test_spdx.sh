@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Every source file (.c, .h, .sh, CMakeLists.txt, .cmake) carries "SPDX-License-Identifier:
 # Apache-2.0" in its first comment lines (scripts/spdx.sh adds it), and the script is idempotent:
 # on a copy of a few files, a second run changes nothing and a shebang stays on line 1.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # One version everywhere: CMake's project(VERSION) is what schsm-tool --version, schsm-sim
 # --version, the provider (openssl list -providers -verbose), the Debian package (CPack) and the
 # man pages report, and the changelog has an entry for it. Build info carries no build date.
