@@ -3,7 +3,8 @@
 # The documentation's commands, run as written (fenced ```sh blocks extracted from the files) against
 # a virtual card: README "A first look", docs/openssl-cnf.md (its openssl.cnf and the commands using
 # it), docs/servers.md sections 1 (key, reference, certificate, certificate back from the card as a
-# clean PEM) and 5 (HAProxy crt file and configuration, checked with haproxy -c).
+# clean PEM), 2 (openssl.cnf), 4 (nginx configuration, nginx -t) and 5 (HAProxy crt file and
+# configuration, haproxy -c).
 # "Installed" is simulated: the tools on PATH, OPENSSL_MODULES pointing at the built module (so a
 # config without `module =` and `-provider schsm` without -provider-path work). Absolute paths under
 # /etc/ in the docs are moved under the test directory; nothing else is changed.
@@ -73,6 +74,18 @@ check_fail "servers.md 2: no active machine-specific settings" \
 check "servers.md 2: the config loads both providers" env OPENSSL_CONF="$T/etc/ssl/openssl-server.cnf" openssl list -providers
 check_log_has "servers.md 2: the config loads both providers" 'schsm'
 check_log_has "servers.md 2: the config loads both providers" 'default'
+if command -v nginx >/dev/null 2>&1; then
+    # servers.md 4: the nginx block as the top of a complete nginx.conf; nginx -t loads the key
+    # reference through openssl.cnf and logs in with ssl_password_file, as the master would.
+    mkdir -p "$T/nginx/logs"
+    { echo "pid $T/nginx/nginx.pid; error_log $T/nginx/error.log; events {}"
+      doc_block "$DOCS/servers.md" "## 4. nginx" nginx | sed "s#/etc/#$T/etc/#g"; } >"$T/nginx/nginx.conf"
+    check "servers.md 4: nginx -t accepts the configuration" env OPENSSL_CONF="$T/etc/ssl/openssl-server.cnf" \
+        nginx -t -p "$T/nginx/" -e "$T/nginx/error.log" -c "$T/nginx/nginx.conf"
+    check_log_has "servers.md 4: nginx -t accepts the configuration" 'test is successful'
+else
+    echo "note: nginx not installed; the nginx configuration check is left out"
+fi
 doc_block "$DOCS/servers.md" "## 5. HAProxy 2.6" sh >"$T/srv5.sh"
 check "servers.md 5: crt file" run_block "$T/srv" "$T/srv5.sh"
 check "servers.md 5: crt file holds certificate and reference" \
