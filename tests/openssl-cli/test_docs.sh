@@ -80,6 +80,8 @@ if command -v nginx >/dev/null 2>&1; then
     mkdir -p "$T/nginx/logs"
     { echo "pid $T/nginx/nginx.pid; error_log $T/nginx/error.log; events {}"
       doc_block "$DOCS/servers.md" "## 4. nginx" nginx | sed "s#/etc/#$T/etc/#g"; } >"$T/nginx/nginx.conf"
+    check "servers.md 4: block found (key reference and PIN file)" \
+        sh -c "grep -q 'ssl_certificate_key' '$T/nginx/nginx.conf' && grep -q 'ssl_password_file' '$T/nginx/nginx.conf'"
     check "servers.md 4: nginx -t accepts the configuration" env OPENSSL_CONF="$T/etc/ssl/openssl-server.cnf" \
         nginx -t -p "$T/nginx/" -e "$T/nginx/error.log" -c "$T/nginx/nginx.conf"
     check_log_has "servers.md 4: nginx -t accepts the configuration" 'test is successful'
@@ -92,6 +94,8 @@ check "servers.md 5: crt file holds certificate and reference" \
     sh -c "grep -q 'BEGIN CERTIFICATE' '$T/etc/haproxy/web.crt' && grep -q 'BEGIN SCHSM KEY REFERENCE' '$T/etc/haproxy/web.crt'"
 if command -v haproxy >/dev/null 2>&1; then
     doc_block "$DOCS/servers.md" "## 5. HAProxy 2.6" haproxy | sed "s#/etc/#$T/etc/#g" >"$T/haproxy.cfg"
+    check "servers.md 5: block found (bind with the crt file, mode, timeouts)" \
+        sh -c "grep -q 'crt $T/etc/haproxy/web.crt' '$T/haproxy.cfg' && grep -q 'mode http' '$T/haproxy.cfg' && grep -q 'timeout client' '$T/haproxy.cfg'"
     # As the text says: the PIN from pin-source in the schsm section.
     sed 's#^\# pin-source = .*#pin-source = file:'"$T"'/etc/schsm/pin#' "$T/etc/ssl/openssl-server.cnf" >"$T/haproxy.cnf"
     check "servers.md 5: haproxy -c accepts the configuration" \
