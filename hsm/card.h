@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SmartCard-HSM card commands (protocol sheet sections 1-13, 17). One function per command;
  * no policy here (PIN safety and caching live in token.h). All functions return an hsm_rv;
  * when the card answered with an unexpected status word they return HSM_E_SW and the word

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "hsm/pkcs15.h"
 #include "hsm/crypto.h"
 #include "hsm/rv.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PKCS#15 object descriptions the way OpenSC and CardContact tools write them:
  * private key descriptions (PRKD, EF C4nn) and certificate descriptions (CD, EF C8nn). */
 #ifndef HSM_PKCS15_H

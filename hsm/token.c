@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Token session: lifetime, lazy opening, fork handling, transactions, identity. */
 #include "hsm/token_int.h"
 #include "hsm/crypto.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A token session: the policy layer above card.h that the provider and schsm-tool share.
  *  - Opens the reader through an opener callback, so it can reopen after fork() or removal.
  *  - Keeps the key directory in memory, bound to this process, to the card's identity and to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internals shared by token*.c. Not for use outside hsm/token*.c. */
 #ifndef HSM_TOKEN_INT_H
 #define HSM_TOKEN_INT_H

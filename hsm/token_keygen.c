@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Changing the key set: generate, delete, store a certificate. Every change leaves either the
  * complete new state or nothing, and ends with a re-SELECT so other sessions notice it. */
 #include "hsm/token_int.h"

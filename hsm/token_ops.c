@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private-key operations. The warm path is exactly one APDU; anything that suggests the card
  * changed (6982 although we logged in, applet deselected, a signature that does not verify with
  * the handle's public key) makes us re-read the directory, check that the key is still the same

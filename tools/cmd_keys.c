@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* keygen, list, delete: the key directory. */
 #include "tools/util.h"
 

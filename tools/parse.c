@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Validation of user input. Kept free of card access so unit tests can pin it down. Messages
  * never echo secret values, only their shape. */
 #include "tools/util.h"

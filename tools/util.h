@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared plumbing of schsm-tool: the command table, option parsing, the session context,
  * secret input, output helpers. Each command group lives in its own cmd_*.c file. */
 #ifndef SCHSM_TOOL_UTIL_H
@@ -11,7 +12,7 @@
 #include "hsm/card.h"
 #include "hsm/token.h"
 
-#define SCHSM_TOOL_VERSION "0.1.0"
+#define SCHSM_TOOL_VERSION SCHSM_VERSION   /* CMake project VERSION */
 
 enum { TOOL_OK = 0, TOOL_FAIL = 1, TOOL_USAGE = 2 };
 

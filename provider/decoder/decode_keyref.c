@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key-reference decoders. They sit among OpenSSL's own decoders for every PEM/DER input an
  * application reads once schsm is active, so anything that is not a key reference of our key type
  * is answered with "not mine" (return 1 without an object) and OpenSSL tries the next decoder.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Text form (openssl pkey -text): where the key lives, then its public parameters. Card keys
  * have no private numbers to print, so even a private-key selection prints the public part. */
 #include "encode_int.h"

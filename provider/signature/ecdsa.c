@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ECDSA with card keys: the host hashes, the card signs the hash (algorithm 0x70), and its DER
  * (possibly non-minimal) is re-encoded strictly before OpenSSL sees it. A key whose algorithm
  * list leaves out 0x70 but allows the card to hash (ecdsa-sha256 ...) gets the whole message

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RSA signatures with card keys: the host builds the encoded message (PKCS#1 v1.5 DigestInfo or
  * EMSA-PSS) to the modulus length and the card applies the raw private key (algorithm 0x20),
  * so every digest, salt length and MGF1 digest works whatever the card's firmware offers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Signature plumbing shared by ECDSA and RSA: digests, parameters, host verification. */
 #include "sig.h"
 #include "rsa_pad.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared state and helpers of the ECDSA and RSA signature operations. The card does only the
  * private-key step; hashing, padding and verification run on the host in hsm_libctx(). */
 #ifndef SCHSM_SIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Looking up card objects by URI, with errors that say where we looked. */
 #include "resolve.h"
 

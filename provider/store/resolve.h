@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Finding card objects named by a schsm: URI; shared by the store and the key-reference decoder. */
 #ifndef SCHSM_RESOLVE_H
 #define SCHSM_RESOLVE_H

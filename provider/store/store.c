@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The "schsm:" OSSL_STORE loader.
  *
  * Private keys leave as references (a schsm_key, see key.h) so the key stays on the card;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm-tool's input validation and JSON writer. The tool's sources are compiled into this test
  * directly: they are not part of a library. */
 #include <check.h>
