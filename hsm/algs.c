@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "hsm/algs.h"
 #include "hsm/bytes.h"
 #include "hsm/card.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A key's algorithm list (meta data tag 91): the names people use for the card's algorithm ids,
  * shared by schsm-tool (keygen --algorithms, list) and the provider (pkey -text, refusals). */
 #ifndef HSM_ALGS_H

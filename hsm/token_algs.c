@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A key's algorithm list, read from the FCP of its key file only when someone needs it: to show
  * it, or to explain (and route around) an operation the card refused. Signing never reads it on
  * the way, so the cold-sign APDU budget stays as it is. */

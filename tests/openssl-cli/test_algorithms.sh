@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Keys made with an algorithm list (keygen --algorithms): the list shows in schsm-tool list,
 # list --json, openssl pkey -text and storeutl -text; the provider signs only with what the list
 # allows (an ECDSA key limited to ecdsa-sha256 signs through the card's own hash) and refuses the

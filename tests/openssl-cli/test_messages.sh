@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The reason reaches the user: a public key that matched while the application asked for a
 # private key (suggest -pubin), and a key-reference file used without any PIN (asked once; the
 # message says how to give one, not OpenSSL's generic "unsupported").

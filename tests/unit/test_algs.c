@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Algorithm-list names (hsm/algs.c): aliases, display, and the list in a key file's FCP. */
 #include <check.h>
 #include <string.h>
