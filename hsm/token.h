@@ -127,6 +127,12 @@ enum { HSM_LOGIN_ALLOW_LAST_TRY = 1 };
  * or this PIN failed before in this process), HSM_E_SW with 63Cx/6983 when the card said no.
  * A PIN that worked is kept as the held PIN. hsm_token_logout() re-selects and drops it. */
 int hsm_token_login(hsm_token *t, const char *pin, size_t len, unsigned flags);
+/* Hands the PIN that from's card accepted (VERIFY in this process) to to, unless to holds one;
+ * nothing is sent. HSM_E_PIN_REFUSED when from holds no PIN its card checked. For pools of cards
+ * that share one PIN. */
+int hsm_token_share_pin(hsm_token *from, hsm_token *to);
+/* Did a PIN fail on this card in this process? (Then none is sent to it again automatically.) */
+int hsm_token_pin_failed(hsm_token *t);
 void hsm_token_logout(hsm_token *t);
 
 /* Supplies a PIN for hsm_token_ensure_login(): writes it to buf (at most cap bytes) and returns

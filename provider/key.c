@@ -1,5 +1,6 @@
 /* The key object: card references and host (public or software) keys. */
 #include "key.h"
+#include "pool.h"
 #include "uri.h"
 #include "hsm/rv.h"
 
@@ -71,6 +72,7 @@ void schsm_key_free(schsm_key *k)
     if (left > 0)
         return;
     EVP_PKEY_free(k->pub);
+    schsm_pool_free(k->pool);
     free(k->uri);
     pthread_mutex_destroy(&k->lock);
     OPENSSL_cleanse(k, sizeof(*k));

@@ -15,6 +15,7 @@ typedef struct schsm_key {
     hsm_key card;          /* valid when token != NULL */
     char *uri;             /* canonical schsm: URI of the card key (key-reference files) */
     EVP_PKEY *pub;         /* public key in hsm_libctx(); loaded lazily for card keys */
+    struct schsm_pool *pool; /* the cards that share this key (pool.h); NULL = only token */
     int type;              /* HSM_KEY_EC or HSM_KEY_RSA */
     int ec_nid;            /* curve, 0 = not known yet (card keys before the public key is read) */
     int refs;

@@ -1,6 +1,7 @@
 /* ECDSA with card keys: the host hashes, the card signs the hash (algorithm 0x70), and its DER
  * (possibly non-minimal) is re-encoded strictly before OpenSSL sees it. */
 #include "sig.h"
+#include "pool.h"
 #include "algs.h"
 #include "hsm/card.h"
 #include "hsm/ecsig.h"
@@ -32,14 +33,13 @@ static int ecdsa_card_sign(schsm_sigctx *c, unsigned char *sig, size_t *siglen, 
     size_t n = tbslen < flen ? tbslen : flen;
     hsm_bytes raw = HSM_BYTES_INIT, der = HSM_BYTES_INIT;
     EVP_PKEY *pub = schsm_key_loaded_public(k);
-    int rv = hsm_token_sign_checked(k->token, &k->card, pub, HSM_ALG_ECDSA, tbs, n, &raw);
+    int ok = schsm_key_sign(k, pub, HSM_ALG_ECDSA, tbs, n, &raw);
     EVP_PKEY_free(pub);
-    if (rv != HSM_OK) {
-        schsm_raise_token(c->pctx, k->token, rv);
+    if (!ok) {
         hsm_bytes_free(&raw);
         return 0;
     }
-    rv = hsm_ecdsa_der_normalize(raw.data, raw.len, &der);
+    int rv = hsm_ecdsa_der_normalize(raw.data, raw.len, &der);
     hsm_bytes_free(&raw);
     if (rv != HSM_OK) {
         schsm_raise(c->pctx, SCHSM_R_CARD, "the card returned a malformed ECDSA signature");

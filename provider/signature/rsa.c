@@ -2,6 +2,7 @@
  * EMSA-PSS) to the modulus length and the card applies the raw private key (algorithm 0x20),
  * so every digest, salt length and MGF1 digest works whatever the card's firmware offers. */
 #include "sig.h"
+#include "pool.h"
 #include "algs.h"
 #include "hsm/card.h"
 #include "hsm/crypto.h"
@@ -150,11 +151,10 @@ static int rsa_card_sign(schsm_sigctx *c, unsigned char *sig, size_t *siglen, si
     }
     if (ok) {
         EVP_PKEY *pub = schsm_key_loaded_public(k);
-        int rv = hsm_token_sign_checked(k->token, &k->card, pub, HSM_ALG_RSA_RAW, em, klen, &out);
+        ok = schsm_key_sign(k, pub, HSM_ALG_RSA_RAW, em, klen, &out);
         EVP_PKEY_free(pub);
-        if (rv != HSM_OK) {
-            schsm_raise_token(c->pctx, k->token, rv);
-            ok = 0;
+        if (!ok) {
+            /* raised */
         } else if (out.len > klen || out.len == 0) {
             schsm_raise(c->pctx, SCHSM_R_CARD, "the card returned a %zu-byte RSA signature", out.len);
             ok = 0;

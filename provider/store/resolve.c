@@ -11,6 +11,7 @@
 #include "hsm/bytes.h"
 #include "hsm/rv.h"
 #include "pin.h"
+#include "pool.h"
 
 int schsm_resolve_check_token(schsm_provctx *prov, hsm_token *t, const schsm_uri *u)
 {
@@ -207,8 +208,12 @@ schsm_key *schsm_resolve_private_key(schsm_provctx *prov, const char *uri_text, 
         found = find(prov, uri_text, key_type, &u, &t, &k);
     if (found == 1 && schsm_resolve_login(prov, t, u.pin_source, u.pin_value, cb, cbarg)) {
         key = schsm_key_new_card(prov, t, &k, uri_text);
-        if (key == NULL)
+        if (key == NULL) {
             schsm_raise(prov, SCHSM_R_INTERNAL, "out of memory");
+        } else if (schsm_pool_wanted(prov, u.pool) && !schsm_pool_attach(key, u.pool, u.pin_source, u.pin_value)) {
+            schsm_key_free(key);
+            key = NULL;
+        }
     }
     schsm_uri_clear(&u);
     return key;
