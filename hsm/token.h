@@ -76,6 +76,10 @@ typedef struct {
      * removal, insertion, foreign use (6982 after our login) and every change a directory re-read
      * shows; a handle from an older generation is re-validated before its next use. */
     unsigned long gen;
+    /* Made by hsm_token_key_recorded() without reading the directory: until the directory has
+     * confirmed it, the handle is used only to sign with a known public key, which checks every
+     * signature on the host; one that does not verify sends it through the full re-check. */
+    int recorded;
 } hsm_key;
 
 typedef struct {
@@ -108,6 +112,12 @@ int hsm_token_list_certs(hsm_token *t, hsm_cert_ref **certs, size_t *n);
 /* Finds exactly one key by label and/or ID (either may be NULL/0). HSM_E_NOT_FOUND or
  * HSM_E_AMBIGUOUS (hsm_token_error() then names the candidates). */
 int hsm_token_find_key(hsm_token *t, const char *label, const uint8_t *id, size_t id_len, hsm_key *out);
+
+/* A handle from what a key-reference file records (reference, type, label, ID, size), costing no
+ * APDU. Safe only together with the key's public key (hsm_token_sign_checked): see hsm_key.recorded.
+ * Decryption and key derivation with it check the directory first, as for an old handle. */
+int hsm_token_key_recorded(hsm_token *t, uint8_t key_ref, enum hsm_key_type type, const char *label,
+                           const uint8_t *id, size_t id_len, unsigned bits, hsm_key *out);
 
 /* Public key of a key: from the X.509 certificate or the CV request in CEnn (costs one read,
  * cached with the directory). */

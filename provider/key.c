@@ -117,3 +117,16 @@ EVP_PKEY *schsm_key_loaded_public(schsm_key *k)
     pthread_mutex_unlock(&k->lock);
     return pub;
 }
+
+int schsm_key_set_public(schsm_key *k, EVP_PKEY *pub)
+{
+    if (pub == NULL)
+        return 0;
+    pthread_mutex_lock(&k->lock);
+    EVP_PKEY_free(k->pub);
+    k->pub = pub;
+    if (k->type == HSM_KEY_EC)
+        k->ec_nid = nid_of(pub);
+    pthread_mutex_unlock(&k->lock);
+    return 1;
+}
