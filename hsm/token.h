@@ -78,6 +78,10 @@ typedef struct {
      * removal, insertion, foreign use (6982 after our login) and every change a directory re-read
      * shows; a handle from an older generation is re-validated before its next use. */
     unsigned long gen;
+    /* Made by hsm_token_key_recorded() without reading the directory: until the directory has
+     * confirmed it, the handle is used only to sign with a known public key, which checks every
+     * signature on the host; one that does not verify sends it through the full re-check. */
+    int recorded;
 } hsm_key;
 
 typedef struct {
@@ -111,6 +115,12 @@ int hsm_token_list_certs(hsm_token *t, hsm_cert_ref **certs, size_t *n);
  * HSM_E_AMBIGUOUS (hsm_token_error() then names the candidates). */
 int hsm_token_find_key(hsm_token *t, const char *label, const uint8_t *id, size_t id_len, hsm_key *out);
 
+/* A handle from what a key-reference file records (reference, type, label, ID, size), costing no
+ * APDU. Safe only together with the key's public key (hsm_token_sign_checked): see hsm_key.recorded.
+ * Decryption and key derivation with it check the directory first, as for an old handle. */
+int hsm_token_key_recorded(hsm_token *t, uint8_t key_ref, enum hsm_key_type type, const char *label,
+                           const uint8_t *id, size_t id_len, unsigned bits, hsm_key *out);
+
 /* Public key of a key: from the X.509 certificate or the CV request in CEnn (costs one read,
  * cached with the directory). */
 int hsm_token_public_key(hsm_token *t, const hsm_key *k, EVP_PKEY **out);
@@ -129,6 +139,12 @@ enum { HSM_LOGIN_ALLOW_LAST_TRY = 1 };
  * or this PIN failed before in this process), HSM_E_SW with 63Cx/6983 when the card said no.
  * A PIN that worked is kept as the held PIN. hsm_token_logout() re-selects and drops it. */
 int hsm_token_login(hsm_token *t, const char *pin, size_t len, unsigned flags);
+/* Hands the PIN that from's card accepted (VERIFY in this process) to to, unless to holds one;
+ * nothing is sent. HSM_E_PIN_REFUSED when from holds no PIN its card checked. For pools of cards
+ * that share one PIN. */
+int hsm_token_share_pin(hsm_token *from, hsm_token *to);
+/* Did a PIN fail on this card in this process? (Then none is sent to it again automatically.) */
+int hsm_token_pin_failed(hsm_token *t);
 void hsm_token_logout(hsm_token *t);
 
 /* Supplies a PIN for hsm_token_ensure_login(): writes it to buf (at most cap bytes) and returns

@@ -438,3 +438,25 @@ int hsm_token_read_file(hsm_token *t, uint16_t fid, hsm_bytes *out)
     tok_leave(t);
     return rc;
 }
+
+int hsm_token_key_recorded(hsm_token *t, uint8_t key_ref, enum hsm_key_type type, const char *label,
+                           const uint8_t *id, size_t id_len, unsigned bits, hsm_key *out)
+{
+    if (t == NULL || out == NULL || id_len > HSM_ID_MAX || (label != NULL && strlen(label) >= HSM_LABEL_MAX)
+        || (type != HSM_KEY_EC && type != HSM_KEY_RSA))
+        return HSM_E_ARGS;
+    memset(out, 0, sizeof(*out));
+    out->key_ref = key_ref;
+    out->type = type;
+    if (label != NULL)
+        memcpy(out->label, label, strlen(label) + 1);
+    if (id_len > 0)
+        memcpy(out->id, id, id_len);
+    out->id_len = id_len;
+    out->bits = bits;
+    out->recorded = 1;
+    pthread_mutex_lock(&t->mu);
+    out->gen = t->idgen;
+    pthread_mutex_unlock(&t->mu);
+    return HSM_OK;
+}

@@ -52,7 +52,9 @@ static int private_op(hsm_token *t, const hsm_key *k, EVP_PKEY *pub, uint8_t alg
     int is_sign = op == hsm_card_sign;
     for (int attempt = 0; attempt < 2; attempt++) {
         int was_logged_in = t->logged_in;
-        rc = tok_check_handle(t, k, pub);   /* free while nothing changed */
+        /* A recorded handle's first signature is vouched for by the host check below alone. */
+        rc = attempt == 0 && is_sign && pub != NULL && k->recorded ? HSM_OK
+                                                               : tok_check_handle(t, k, pub);   /* free while nothing changed */
         if (rc == HSM_OK)
             rc = tok_login_held(t, attempt > 0);
         if (rc != HSM_OK)

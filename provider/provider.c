@@ -263,6 +263,7 @@ static void provctx_free(schsm_provctx *ctx)
     free(ctx->cfg_pin_source);
     free(ctx->cfg_serial);
     free(ctx->cfg_token);
+    free(ctx->cfg_pool);
     free(ctx->cfg_select);
     OSSL_LIB_CTX_free(ctx->libctx);
     pthread_mutex_destroy(&ctx->lock);
@@ -319,14 +320,16 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         }
     }
 
+    ctx->core_get_params = core_get_params;
     if (core_get_params != NULL) {
-        char *reader = NULL, *pin_source = NULL, *debug = NULL, *serial = NULL, *token = NULL;
+        char *reader = NULL, *pin_source = NULL, *debug = NULL, *serial = NULL, *token = NULL, *pool = NULL;
         OSSL_PARAM cfg[] = {
             OSSL_PARAM_utf8_ptr("reader", &reader, 0),
             OSSL_PARAM_utf8_ptr("serial", &serial, 0),
             OSSL_PARAM_utf8_ptr("token", &token, 0),
             OSSL_PARAM_utf8_ptr("pin-source", &pin_source, 0),
             OSSL_PARAM_utf8_ptr("debug", &debug, 0),
+            OSSL_PARAM_utf8_ptr("pool", &pool, 0),
             OSSL_PARAM_END,
         };
         if (core_get_params(handle, cfg)) {
@@ -334,6 +337,7 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
             ctx->cfg_pin_source = dup_nonempty(pin_source);
             ctx->cfg_serial = dup_nonempty(serial);
             ctx->cfg_token = dup_nonempty(token);
+            ctx->cfg_pool = dup_nonempty(pool);
             /* For callers with no URI (key generation): the serial is the stronger choice. */
             const char *sel = ctx->cfg_serial != NULL ? ctx->cfg_serial : ctx->cfg_token;
             if (sel != NULL) {

@@ -14,6 +14,8 @@ extern const tool_cmd tool_cmd_dkek_status;
 extern const tool_cmd tool_cmd_key_domains;
 extern const tool_cmd tool_cmd_wrap_key;
 extern const tool_cmd tool_cmd_unwrap_key;
+/* Pools (tools/cmd_pool.c). */
+extern const tool_cmd tool_cmd_pool_status;
 
 static const tool_cmd *const commands[] = {
     &tool_cmd_info,
@@ -33,6 +35,7 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_key_domains,
     &tool_cmd_wrap_key,
     &tool_cmd_unwrap_key,
+    &tool_cmd_pool_status,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -117,6 +120,25 @@ static const tool_cmd *find_cmd(const char *name)
     return NULL;
 }
 
+/* Commands of two words ("pool status"): the table names them with a space. Tries "NAME WORD"
+ * first, so a family's verbs can share a first word; pos moves past the second word on a hit. */
+static const tool_cmd *find_cmd_words(int argc, char **argv, int *pos, const char *name)
+{
+    if (*pos < argc && argv[*pos][0] != '-') {
+        char two[128];
+        if (snprintf(two, sizeof(two), "%s %s", name, argv[*pos]) < (int)sizeof(two)) {
+            const tool_cmd *c = find_cmd(two);
+            if (c != NULL) {
+                (*pos)++;
+                return c;
+            }
+        }
+    }
+    return find_cmd(name);
+}
+
+static int unknown_cmd(tool_ctx *ctx, const char *name);
+
 static void vreport(tool_ctx *ctx, const char *fmt, va_list ap)
 {
     if (ctx->cmd != NULL)
@@ -147,6 +169,24 @@ int tool_usage_error(tool_ctx *ctx, const char *fmt, ...)
     else
         fprintf(stderr, "Run '%s --help' for usage.\n", ctx->prog);
     return TOOL_USAGE;
+}
+
+/* "unknown command", or for the first word of a family ("pool") the words that may follow. */
+static int unknown_cmd(tool_ctx *ctx, const char *name)
+{
+    char verbs[256] = "";
+    size_t nlen = strlen(name), used = 0;
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const char *n = commands[i]->name;
+        if (strncmp(n, name, nlen) == 0 && n[nlen] == ' ' && used < sizeof(verbs)) {
+            int w = snprintf(verbs + used, sizeof(verbs) - used, "%s%s", used ? ", " : "", n + nlen + 1);
+            if (w > 0)
+                used += (size_t)w;
+        }
+    }
+    if (used > 0)
+        return tool_usage_error(ctx, "'%s' needs a sub-command: %s", name, verbs);
+    return tool_usage_error(ctx, "unknown command '%s'", name);
 }
 
 static int opt_index(const tool_opt *opts, const char *name, size_t len)
@@ -256,15 +296,16 @@ static int run(tool_ctx *ctx, int argc, char **argv)
             main_help(stdout);
             return TOOL_OK;
         }
-        const tool_cmd *c = find_cmd(argv[pos]);
+        const char *first = argv[pos++];
+        const tool_cmd *c = find_cmd_words(argc, argv, &pos, first);
         if (c == NULL)
-            return tool_usage_error(ctx, "unknown command '%s'", argv[pos]);
+            return unknown_cmd(ctx, first);
         cmd_help(stdout, c);
         return TOOL_OK;
     }
-    const tool_cmd *c = find_cmd(name);
+    const tool_cmd *c = find_cmd_words(argc, argv, &pos, name);
     if (c == NULL)
-        return tool_usage_error(ctx, "unknown command '%s'", name);
+        return unknown_cmd(ctx, name);
     ctx->cmd = c;
     tool_args a;
     memset(&a, 0, sizeof(a));

@@ -3,6 +3,7 @@
  * certificates) and software keys generated without an explicit card request; all their host
  * crypto runs in hsm_libctx(). Card keys never leave the card: export gives public parts only. */
 #include "keymgmt.h"
+#include "pool.h"
 #include "key.h"
 #include "pin.h"
 #include "hsm/crypto.h"
@@ -302,6 +303,7 @@ void *schsm_km_dup(const void *kd, int selection)
         if (k->pub != NULL && EVP_PKEY_up_ref(k->pub))
             d->pub = k->pub;
         d->ec_nid = k->ec_nid;
+        d->pool = schsm_pool_ref(k->pool);
         pthread_mutex_unlock((pthread_mutex_t *)&k->lock);
         return d;
     }

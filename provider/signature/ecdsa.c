@@ -4,6 +4,7 @@
  * list leaves out 0x70 but allows the card to hash (ecdsa-sha256 ...) gets the whole message
  * with that algorithm instead; the list is read only after the card refused 0x70 once. */
 #include "sig.h"
+#include "pool.h"
 #include "algs.h"
 #include "hsm/card.h"
 #include "hsm/ecsig.h"
@@ -95,9 +96,10 @@ static int ecdsa_card_sign(schsm_sigctx *c, unsigned char *sig, size_t *siglen, 
     EVP_PKEY *pub = schsm_key_loaded_public(k);
     hsm_alg_list l;
     hsm_token_key_algorithms(k->token, &k->card, 0, &l);   /* what is known; no APDU */
+    hsm_token *who = k->token;
     int rv;
     if (hsm_alg_list_allows(&l, HSM_ALG_ECDSA)) {
-        rv = hsm_token_sign_checked(k->token, &k->card, pub, HSM_ALG_ECDSA, tbs, n, &raw);
+        rv = schsm_key_sign_rv(k, pub, HSM_ALG_ECDSA, tbs, n, &raw, &who);
         if (rv == HSM_E_SW)   /* a refusal read the list: maybe the card may hash instead */
             hsm_token_key_algorithms(k->token, &k->card, 0, &l);
     } else {
@@ -110,10 +112,11 @@ static int ecdsa_card_sign(schsm_sigctx *c, unsigned char *sig, size_t *siglen, 
             hsm_bytes_free(&raw);
             return 0;
         }
+        who = k->token;
     }
     EVP_PKEY_free(pub);
     if (rv != HSM_OK) {
-        schsm_raise_token(c->pctx, k->token, rv);
+        schsm_raise_token(c->pctx, who, rv);
         hsm_bytes_free(&raw);
         return 0;
     }

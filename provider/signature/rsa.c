@@ -6,6 +6,7 @@
  * DigestInfo), 40 (PSS over a hash, salt = hash length), or 3x/4x (the card hashes the message).
  * The list is read only after the card refused 0x20 once. */
 #include "sig.h"
+#include "pool.h"
 #include "algs.h"
 #include "hsm/card.h"
 #include "hsm/crypto.h"
@@ -222,13 +223,14 @@ static int rsa_card_sign(schsm_sigctx *c, unsigned char *sig, size_t *siglen, si
         ok = sign_listed(c, &l, tbs, tbslen, &out);
     } else if (ok) {
         EVP_PKEY *pub = schsm_key_loaded_public(k);
-        int rv = hsm_token_sign_checked(k->token, &k->card, pub, HSM_ALG_RSA_RAW, em, klen, &out);
+        hsm_token *who;
+        int rv = schsm_key_sign_rv(k, pub, HSM_ALG_RSA_RAW, em, klen, &out, &who);
         EVP_PKEY_free(pub);
         if (rv == HSM_E_SW && hsm_token_key_algorithms(k->token, &k->card, 0, &l) == HSM_OK &&
             !hsm_alg_list_allows(&l, HSM_ALG_RSA_RAW)) {
             ok = sign_listed(c, &l, tbs, tbslen, &out);   /* a refusal that read the list */
         } else if (rv != HSM_OK) {
-            schsm_raise_token(c->pctx, k->token, rv);
+            schsm_raise_token(c->pctx, who, rv);
             ok = 0;
         }
     }

@@ -12,6 +12,10 @@
 #include "hsm/bytes.h"
 #include "hsm/rv.h"
 #include "pin.h"
+#include "pool.h"
+#include "hsm/crypto.h"
+
+#include <openssl/x509.h>
 
 int schsm_resolve_check_token(schsm_provctx *prov, hsm_token *t, const schsm_uri *u)
 {
@@ -67,7 +71,40 @@ void schsm_resolve_not_found(schsm_provctx *prov, hsm_token *t, const schsm_uri 
 }
 
 /* Parses uri_text and finds its key; fills *u (caller clears), *t and *k. 1 or 0 (raised). */
-static int find(schsm_provctx *prov, const char *uri_text, int key_type, schsm_uri *u, hsm_token **t, hsm_key *k)
+/* The public key a version-2 key-reference file records, checked against the key type. */
+static EVP_PKEY *recorded_public(schsm_provctx *prov, const schsm_keyref *rec, int key_type)
+{
+    const unsigned char *p = rec->spki;
+    EVP_PKEY *pub = d2i_PUBKEY_ex(NULL, &p, (long)rec->spki_len, hsm_libctx(), NULL);
+    if (pub == NULL || p != rec->spki + rec->spki_len
+        || !EVP_PKEY_is_a(pub, key_type == HSM_KEY_RSA ? "RSA" : "EC")) {
+        EVP_PKEY_free(pub);
+        schsm_raise(prov, SCHSM_R_BAD_ARGS, "the key-reference file's public key is malformed or not of "
+                    "its key type; write the file again (openssl pkey -in 'schsm:...' -out FILE)");
+        return NULL;
+    }
+    return pub;
+}
+
+/* The handle a version-2 key-reference file records. No APDU. */
+static int find_recorded(schsm_provctx *prov, const schsm_keyref *rec, int key_type, hsm_token *t,
+                         const schsm_uri *u, hsm_key *k)
+{
+    EVP_PKEY *pub = recorded_public(prov, rec, key_type);
+    if (pub == NULL)
+        return 0;
+    int bits = EVP_PKEY_get_bits(pub);
+    EVP_PKEY_free(pub);
+    if (hsm_token_key_recorded(t, (uint8_t)rec->key_ref, (enum hsm_key_type)key_type, u->object,
+                               u->has_id ? u->id : NULL, u->id_len, bits > 0 ? (unsigned)bits : 0, k) != HSM_OK) {
+        schsm_raise(prov, SCHSM_R_BAD_ARGS, "the key-reference file's label or ID is too long");
+        return 0;
+    }
+    return 1;
+}
+
+static int find(schsm_provctx *prov, const char *uri_text, const schsm_keyref *rec, int key_type, schsm_uri *u,
+                hsm_token **t, hsm_key *k)
 {
     char err[256];
     int rv;
@@ -87,6 +124,9 @@ static int find(schsm_provctx *prov, const char *uri_text, int key_type, schsm_u
     int checked = 0;
     if ((*t = schsm_resolve_token(prov, u, &checked)) == NULL || (!checked && !schsm_resolve_check_token(prov, *t, u)))
         return 0;
+    /* Only with the serial checked above: the PIN then goes to no other card. */
+    if (rec != NULL && rec->key_ref > 0 && rec->spki != NULL && u->serial != NULL && key_type != 0)
+        return find_recorded(prov, rec, key_type, *t, u, k);
     rv = hsm_token_find_key(*t, u->object, u->has_id ? u->id : NULL, u->id_len, k);
     if (rv == HSM_E_NOT_FOUND) {
         schsm_resolve_not_found(prov, *t, u, u->object, "no key");
@@ -160,14 +200,14 @@ static void probe_forget(void)
     OPENSSL_cleanse(last_probe.uri, sizeof(last_probe.uri));
 }
 
-int schsm_resolve_probe(schsm_provctx *prov, const char *uri_text, int key_type, OSSL_PASSPHRASE_CALLBACK *cb,
-                        void *cbarg)
+int schsm_resolve_probe(schsm_provctx *prov, const char *uri_text, const schsm_keyref *rec, int key_type,
+                        OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
 {
     schsm_uri u;
     hsm_token *t = NULL;
     hsm_key k;
     probe_forget();
-    int ok = find(prov, uri_text, key_type, &u, &t, &k);
+    int ok = find(prov, uri_text, rec, key_type, &u, &t, &k);
     /* The PIN is settled here, where OpenSSL keeps our error: failing in the key step instead
      * would show only a generic "unsupported", after OpenSSL asked for the PIN a second time. */
     if (ok && cb != NULL) {
@@ -220,8 +260,8 @@ static int take_probe(schsm_provctx *prov, const char *uri_text, int key_type, s
     return 1;
 }
 
-schsm_key *schsm_resolve_private_key(schsm_provctx *prov, const char *uri_text, int key_type,
-                                     OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
+schsm_key *schsm_resolve_private_key(schsm_provctx *prov, const char *uri_text, const schsm_keyref *rec,
+                                     int key_type, OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
 {
     schsm_uri u;
     hsm_token *t = NULL;
@@ -233,11 +273,18 @@ schsm_key *schsm_resolve_private_key(schsm_provctx *prov, const char *uri_text, 
         cb = NULL;   /* the probe asked already; its answer (a PIN, or none) stands */
 
     if (found == 0)
-        found = find(prov, uri_text, key_type, &u, &t, &k);
+        found = find(prov, uri_text, rec, key_type, &u, &t, &k);
     if (found == 1 && schsm_resolve_login(prov, t, u.pin_source, u.pin_value, cb, cbarg)) {
         key = schsm_key_new_card(prov, t, &k, uri_text);
-        if (key == NULL)
+        if (key == NULL) {
             schsm_raise(prov, SCHSM_R_INTERNAL, "out of memory");
+        } else if (k.recorded && !schsm_key_set_public(key, recorded_public(prov, rec, key_type))) {
+            schsm_key_free(key);
+            key = NULL;
+        } else if (schsm_pool_wanted(prov, u.pool) && !schsm_pool_attach(key, u.pool, u.pin_source, u.pin_value)) {
+            schsm_key_free(key);
+            key = NULL;
+        }
     }
     schsm_uri_clear(&u);
     return key;

@@ -8,6 +8,7 @@
 #include "key.h"
 #include "provider.h"
 #include "uri.h"
+#include "encoder/keyref.h"
 
 /* The token u names (select.c): its reader from the URI, the provider config or SCHSM_READER, else
  * the one card whose serial=/token= match among all readers; a reader substring matching several
@@ -29,8 +30,11 @@ void schsm_resolve_not_found(schsm_provctx *prov, hsm_token *t, const schsm_uri 
  * the token (URI, config, then cb; when cb answers with an empty PIN, the login is left to the first
  * private-key operation, which then fails at once saying a PIN is needed). key_type: HSM_KEY_EC / HSM_KEY_RSA to insist on, or 0.
  * The key's recorded URI is uri_text. NULL with an error raised. */
-schsm_key *schsm_resolve_private_key(schsm_provctx *prov, const char *uri_text, int key_type,
-                                     OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg);
+/* rec: what a version-2 key-reference file records (key reference and public key), or NULL. With it
+ * and a serial in the URI, the key is taken from the record without reading the directory: the card
+ * is confirmed by its serial before any PIN is sent, the key by the host check of its signatures. */
+schsm_key *schsm_resolve_private_key(schsm_provctx *prov, const char *uri_text, const schsm_keyref *rec,
+                                     int key_type, OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg);
 
 /* schsm_login_now(), except that a passphrase callback answering with an empty PIN is not an
  * error: the login is left to the first private-key operation. 1 or 0 (raised). */
@@ -41,7 +45,7 @@ int schsm_resolve_login(schsm_provctx *prov, hsm_token *t, const char *pin_sourc
  * card, else 0 with the error raised. Repeating it is cheap: the token caches the directory. With
  * cb the PIN is settled here as in schsm_resolve_private_key (which then does not ask again); a
  * callback that gives nothing fails with a message that says how to give a PIN. */
-int schsm_resolve_probe(schsm_provctx *prov, const char *uri_text, int key_type, OSSL_PASSPHRASE_CALLBACK *cb,
-                        void *cbarg);
+int schsm_resolve_probe(schsm_provctx *prov, const char *uri_text, const schsm_keyref *rec, int key_type,
+                        OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg);
 
 #endif

@@ -7,6 +7,7 @@
  * The card is touched on the first load, not at open: only then do we know what OpenSSL expects,
  * and a store that reads only what is needed keeps a cold signature within its APDU budget. */
 #include "store.h"
+#include "pool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -318,6 +319,7 @@ static char *key_uri(const store_ctx *s, const hsm_key *k)
         u.has_id = 1;
     }
     u.type = SCHSM_URI_PRIVATE;
+    u.pool = s->uri.pool;
     u.pin_source = s->uri.pin_source;
     return schsm_uri_format(&u);
 }
@@ -340,6 +342,11 @@ static int load_private(store_ctx *s, const store_item *it, OSSL_CALLBACK *cb, v
     free(uri);
     if (key == NULL)
         return 0;
+    if (schsm_pool_wanted(s->prov, s->uri.pool)
+        && !schsm_pool_attach(key, s->uri.pool, s->uri.pin_source, s->uri.pin_value)) {
+        schsm_key_free(key);
+        return 0;
+    }
     params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &objtype);
     params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE, (char *)key_type_name(&it->key), 0);
     /* one reference travels with the object; keymgmt load() takes it over */

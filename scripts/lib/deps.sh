@@ -32,3 +32,5 @@ schsm_need_packages() {
 SCHSM_BUILD_PACKAGES=(cmake make gcc pkg-config libssl-dev openssl libpcsclite-dev check python3 man-db groff-base)
 # Packages for the PC/SC, OpenSC interop and TLS integration tests.
 SCHSM_INTEGRATION_PACKAGES=(pcscd vsmartcard-vpcd opensc opensc-pkcs11 nginx haproxy curl procps systemd util-linux)
+# Packages for the benchmarks in bench/ only (the incumbent stack, the plot); never needed by tests.
+SCHSM_BENCH_PACKAGES=(libengine-pkcs11-openssl opensc-pkcs11 gnuplot-nox)

@@ -218,7 +218,7 @@ haproxy_start() {
 global
     master-worker
     pidfile $d/haproxy.pid
-    nbthread 2
+    nbthread ${HAPROXY_THREADS:-2}
 $glob
 defaults
     mode http

@@ -52,7 +52,7 @@ for order in schsm-first default-first; do
                 fi
                 SIGALG=
             done
-            check "$cfg: key loaded in the master with <= 12 APDUs ($TLS_LOAD_APDUS)" test "$TLS_LOAD_APDUS" -le 12
+            check "$cfg: key loaded in the master with <= 6 APDUs ($TLS_LOAD_APDUS)" test "$TLS_LOAD_APDUS" -le 6
             check "$cfg: no errors logged" sh -c "! grep -E '\\[(emerg|alert|crit)\\]' '$d/error.log'"
             pids="$NGINX_PID $(nginx_worker_pids | tr '\n' ' ')"
             nginx_stop
