@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The same cold `openssl dgst -sha256 -sign` (a new process each time, 2 keys on the card: EC P-256
 # and RSA-2048) through schsm and through the incumbent stacks, all against the same virtual card
 # behind a private pcscd: APDUs counted from pcscd's own --apdu log, wall time as the median of

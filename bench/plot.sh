@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Turns bench/results/peers.md (bench/peers.sh) and bench/results/pool.md (bench/pool.sh) into one
 # picture, bench/results/bench.png: APDUs per cold sign per stack, and handshakes per second against
 # the number of cards in a pool. Needs gnuplot (Debian gnuplot-nox, installed when run as root).

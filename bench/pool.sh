@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Pools: handshakes per second with one key on N = 1, 2 and 4 virtual cards behind one pcscd, each
 # card taking SCHSM_SIM_LATENCY_US per APDU (the card's signing time), served by nginx (4 workers)
 # and HAProxy (4 threads), TLS 1.3, ECDSA P-256, one key-reference file with pool=yes. Then a

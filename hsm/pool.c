@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The pool survey (see pool.h). */
 #include "hsm/pool.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Which cards of this host share which keys: the survey behind `schsm-tool pool status`. A key is
  * pooled when two or more cards hold a private key with the same public key (its SHA-256 SPKI
  * fingerprint); the provider then spreads that key's operations over them (provider/pool.h).

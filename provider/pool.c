@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Pools of cards behind one key (see pool.h). */
 #include "pool.h"
 #include "pin.h"

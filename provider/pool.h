@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Pools: one key held by several cards. A SmartCard-HSM signs one thing at a time, so a busy
  * server spreads a key's private-key operations over every card of this host that holds a private
  * key with the same public key (filled by wrap-key/unwrap-key or an XKEK key domain).

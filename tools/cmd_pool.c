@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pool status: which cards of this host share which keys (hsm/pool.h does the survey). */
 #include "tools/util.h"
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Pool helpers on top of lib.sh and lib_tls.sh: N virtual cards that hold one key, filled through
 # sim: readers (the same state files pcscd serves later) with one DKEK share and wrap-key/unwrap-key.
 #

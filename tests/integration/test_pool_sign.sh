@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Pools through pcscd with three virtual cards: cards 0 and 1 hold the same key (DKEK wrap/unwrap);
 # card 2 holds ANOTHER key under the same label and ID. A threaded signer with pool=yes:
 #  - spreads its signatures over cards 0 and 1, never card 2 (the public key decides membership),

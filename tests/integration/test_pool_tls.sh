@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Pools: one key on 2 and on 4 virtual cards behind one pcscd (filled with wrap-key/unwrap-key under
 # one DKEK), served by nginx (4 workers) and HAProxy from ONE key-reference file with pool=yes.
 # Checks: every handshake succeeds and verifies; every card of the pool signs; a card removed during a
