@@ -28,6 +28,7 @@ extern const uint8_t HSM_AID[HSM_AID_LEN];
 #define HSM_PREFIX_DCOD 0xC9
 #define HSM_PREFIX_PRIV_DATA 0xCD
 #define HSM_PREFIX_DATA 0xCF
+#define HSM_PREFIX_REQ_KEEP 0xCB   /* schsm keeps a key's CV request here once a certificate replaced it */
 #define HSM_FID_DEVCERT 0x2F02
 #define HSM_FID_TOKENINFO 0x2F03
 #define HSM_FID_STAGING 0x2F10

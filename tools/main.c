@@ -32,6 +32,8 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_key_domains,
     &tool_cmd_wrap_key,
     &tool_cmd_unwrap_key,
+    &tool_cmd_device,
+    &tool_cmd_attest,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
