@@ -12,11 +12,12 @@
 
 #define FID(prefix, ref) ((uint16_t)((prefix) << 8 | (ref)))
 
-int hsm_attest_find_request(hsm_token *t, const hsm_key *k, hsm_bytes *req, uint16_t *where)
+int hsm_attest_find_request(hsm_token *t, const hsm_key *k, hsm_bytes *req, uint16_t *where, hsm_bytes *origin)
 {
+    /* CBnn first when the origin chain is wanted: only CBnn can hold it. */
     static const uint8_t prefixes[2] = { HSM_PREFIX_EE_CERT, HSM_PREFIX_REQ_KEEP };
     for (int i = 0; i < 2; i++) {
-        uint16_t fid = FID(prefixes[i], k->key_ref);
+        uint16_t fid = FID(prefixes[origin != NULL ? 1 - i : i], k->key_ref);
         hsm_bytes_clear(req);
         req->len = 0;
         int rc = hsm_token_read_file(t, fid, req);
@@ -24,7 +25,13 @@ int hsm_attest_find_request(hsm_token *t, const hsm_key *k, hsm_bytes *req, uint
             continue;
         if (rc != HSM_OK)
             return rc;
-        if (req->len > 0 && req->data[0] == 0x67) {
+        hsm_tlv first;
+        const uint8_t *p = req->data;
+        if (req->len > 0 && req->data[0] == 0x67 && hsm_tlv_next(&p, req->data + req->len, &first) == 1) {
+            /* CBnn of a group signer also holds its origin device chain after the request. */
+            if (origin != NULL && first.rawlen < req->len)
+                hsm_bytes_set(origin, req->data + first.rawlen, req->len - first.rawlen);
+            req->len = first.rawlen;
             if (where != NULL)
                 *where = fid;
             return HSM_OK;

@@ -22,8 +22,10 @@
 
 /* The key's request: from CEnn while it holds one, else from CBnn (where schsm keeps it once a
  * certificate replaced it). *where receives the FID. HSM_E_NOT_FOUND: no request is left on the
- * card (a certificate was stored over it by a tool that does not keep it). */
-int hsm_attest_find_request(hsm_token *t, const hsm_key *k, hsm_bytes *req, uint16_t *where);
+ * card (a certificate was stored over it by a tool that does not keep it). When CBnn also holds
+ * the chain of the device that made the key (a group signer, see hsm/xkek.h) and origin is not
+ * NULL, origin receives it (else it is left empty). */
+int hsm_attest_find_request(hsm_token *t, const hsm_key *k, hsm_bytes *req, uint16_t *where, hsm_bytes *origin);
 
 /* Bundle = PEM HSM_ATTEST_PEM_NAME around DER SEQUENCE {
  *     INTEGER 1,                       format version

@@ -149,7 +149,7 @@ static int run_attest(tool_ctx *ctx, tool_args *a)
     int rc = tool_find_key(ctx, a, &k);
     if (rc != TOOL_OK)
         return rc;
-    int frc = hsm_attest_find_request(ctx->tok, &k, &req, &where);
+    int frc = hsm_attest_find_request(ctx->tok, &k, &req, &where, NULL);
     if (frc == HSM_E_NOT_FOUND) {
         rc = tool_error(ctx, TOOL_FAIL, "key '%s' (key ref %u) has no CV request on the card any more: a "
                         "certificate was stored over it (EF CE%02X) by a tool that does not keep it, or the key was "

@@ -34,6 +34,11 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_unwrap_key,
     &tool_cmd_device,
     &tool_cmd_attest,
+    &tool_cmd_group_signer_create,
+    &tool_cmd_kdm_issue,
+    &tool_cmd_xkek_create,
+    &tool_cmd_xkek_exchange_key,
+    &tool_cmd_xkek_derive,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -264,6 +269,13 @@ static int run(tool_ctx *ctx, int argc, char **argv)
         return TOOL_OK;
     }
     const tool_cmd *c = find_cmd(name);
+    if (c == NULL && pos < argc && argv[pos][0] != '-') {
+        /* Two-word commands ("xkek derive", "group-signer create"). */
+        char two[64];
+        snprintf(two, sizeof(two), "%s %s", name, argv[pos]);
+        if ((c = find_cmd(two)) != NULL)
+            pos++;
+    }
     if (c == NULL)
         return tool_usage_error(ctx, "unknown command '%s'", name);
     ctx->cmd = c;

@@ -70,6 +70,11 @@ extern const tool_cmd tool_cmd_import_cert;
 extern const tool_cmd tool_cmd_export_pubkey;
 extern const tool_cmd tool_cmd_device;
 extern const tool_cmd tool_cmd_attest;
+extern const tool_cmd tool_cmd_group_signer_create;
+extern const tool_cmd tool_cmd_kdm_issue;
+extern const tool_cmd tool_cmd_xkek_create;
+extern const tool_cmd tool_cmd_xkek_exchange_key;
+extern const tool_cmd tool_cmd_xkek_derive;
 
 /* main.c: option lookup. */
 const char *tool_arg(const tool_args *a, const char *name);
