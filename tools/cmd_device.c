@@ -123,7 +123,7 @@ static int run_device(tool_ctx *ctx, tool_args *a)
         tool_json_string(&j, out_chain);
         tool_json_end_object(&j);
         tool_json_finish(&j);
-    } else {
+    } else if (out_chain == NULL || strcmp(out_chain, "-") != 0) {   /* not into the PEM on stdout */
         if (offline == NULL) {
             printf("%-15s %s\n", "Serial:", ti.serial[0] ? ti.serial : "(unknown)");
             printf("%-15s %u.%u\n", "Firmware:", ti.fw_major, ti.fw_minor);

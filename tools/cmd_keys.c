@@ -59,6 +59,10 @@ static int run_keygen(tool_ctx *ctx, tool_args *a)
         p.algorithms_len = n_algs;
     }
     s = tool_arg(a, "key-domain");
+    if (s != NULL && tool_arg(a, "domain") != NULL)
+        return tool_usage_error(ctx, "give --domain or --key-domain, not both (they are the same)");
+    if (s == NULL)
+        s = tool_arg(a, "domain");
     if (s != NULL) {
         long d;
         if (tool_parse_uint(s, 0, 255, &d) != HSM_OK)
@@ -298,7 +302,8 @@ static const tool_opt keygen_opts[] = {
     { "id", "HEX", "key ID (CKA_ID); default: SHA-1 of the public key, as OpenSC does" },
     { "algorithms", "LIST", "restrict the key to these algorithms: comma list of names (ecdsa, ecdsa-sha256, "
                             "ecdh, rsa-raw, rsa-pkcs1, rsa-pss, rsa-decrypt, wrap, ...) or hex ids" },
-    { "key-domain", "N", "put the key in key domain N" },
+    { "key-domain", "N", "put the key in key domain N (DKEK or XKEK domain)" },
+    { "domain", "N", "same as --key-domain" },
     { NULL, NULL, NULL },
 };
 static const tool_opt list_opts[] = {
