@@ -41,6 +41,18 @@ int hsm_attest_find_request(hsm_token *t, const hsm_key *k, hsm_bytes *req, uint
     return HSM_E_NOT_FOUND;
 }
 
+int hsm_attest_request_with_chain(hsm_token *t, const hsm_key *k, hsm_bytes *out)
+{
+    hsm_bytes certs = HSM_BYTES_INIT;
+    int rc = hsm_attest_find_request(t, k, out, NULL, NULL);
+    if (rc == HSM_OK)
+        rc = hsm_token_read_file(t, HSM_FID_DEVCERT, &certs);
+    if (rc == HSM_OK)
+        rc = hsm_bytes_put(out, certs.data, certs.len);
+    hsm_bytes_free(&certs);
+    return rc;
+}
+
 int hsm_attest_bundle_encode(const uint8_t *req, size_t req_len, const uint8_t *devcerts, size_t devcerts_len,
                              EVP_PKEY *pub, hsm_bytes *pem)
 {
@@ -89,6 +101,17 @@ int hsm_attest_bundle_decode(const uint8_t *file, size_t len, hsm_bytes *der, hs
     out->spki = t.raw;
     out->spki_len = t.rawlen;
     return HSM_OK;
+}
+
+hsm_attest_parts hsm_attest_parts_of(const hsm_bytes *req, const hsm_bytes *devcerts)
+{
+    hsm_attest_parts p;
+    memset(&p, 0, sizeof(p));
+    p.req = req->data;
+    p.req_len = req->len;
+    p.devcerts = devcerts->data;
+    p.devcerts_len = devcerts->len;
+    return p;
 }
 
 int hsm_same_public_key(EVP_PKEY *a, EVP_PKEY *b)

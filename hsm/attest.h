@@ -27,6 +27,10 @@
  * NULL, origin receives it (else it is left empty). */
 int hsm_attest_find_request(hsm_token *t, const hsm_key *k, hsm_bytes *req, uint16_t *where, hsm_bytes *origin);
 
+/* The key's request followed by this card's device chain (EF 2F02): a group signer's origin
+ * file and an XKEK exchange request. */
+int hsm_attest_request_with_chain(hsm_token *t, const hsm_key *k, hsm_bytes *out);
+
 /* Bundle = PEM HSM_ATTEST_PEM_NAME around DER SEQUENCE {
  *     INTEGER 1,                       format version
  *     [APPLICATION 7] 67 ...,          the authenticated request, as the card wrote it
@@ -40,6 +44,8 @@ typedef struct {
     const uint8_t *req, *devcerts, *spki;
     size_t req_len, devcerts_len, spki_len;
 } hsm_attest_parts;
+/* Parts of a request and chain read from the card (no SPKI). */
+hsm_attest_parts hsm_attest_parts_of(const hsm_bytes *req, const hsm_bytes *devcerts);
 int hsm_attest_bundle_decode(const uint8_t *file, size_t len, hsm_bytes *der, hsm_attest_parts *out);
 
 typedef struct {

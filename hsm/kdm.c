@@ -46,12 +46,8 @@ int hsm_group_signer_create(hsm_token *t, const char *label, int domain, hsm_key
         return rc;
     }
     /* Origin file: the request followed by the chain of the device that made the key. */
-    hsm_bytes req = HSM_BYTES_INIT, certs = HSM_BYTES_INIT;
-    rc = hsm_attest_find_request(t, out, &req, NULL, NULL);
-    if (rc == HSM_OK)
-        rc = hsm_token_read_file(t, HSM_FID_DEVCERT, &certs);
-    if (rc == HSM_OK)
-        rc = hsm_bytes_put(&req, certs.data, certs.len);
+    hsm_bytes req = HSM_BYTES_INIT;
+    rc = hsm_attest_request_with_chain(t, out, &req);
     hsm_card *c = rc == HSM_OK ? hsm_token_lock_login(t) : NULL;
     if (c != NULL) {
         rc = hsm_card_write_file(c, FID(HSM_PREFIX_REQ_KEEP, out->key_ref), req.data, req.len);
@@ -63,7 +59,6 @@ int hsm_group_signer_create(hsm_token *t, const char *label, int domain, hsm_key
         snprintf(why, why_len, "the group signer was generated (key ref %u) but its origin file CB%02X could not "
                  "be written (%s): delete it and try again", out->key_ref, out->key_ref, hsm_rv_text(rc));
     hsm_bytes_free(&req);
-    hsm_bytes_free(&certs);
     return rc;
 }
 

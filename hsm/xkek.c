@@ -195,17 +195,14 @@ int hsm_xkek_exchange_key(hsm_token *t, int domain, hsm_key *out, hsm_bytes *req
         snprintf(why, why_len, "cannot make the exchange key: %s", hsm_token_error(t));
         return rc;
     }
-    hsm_bytes req = HSM_BYTES_INIT, certs = HSM_BYTES_INIT;
-    rc = hsm_attest_find_request(t, out, &req, NULL, NULL);
+    hsm_bytes req = HSM_BYTES_INIT;
+    rc = hsm_attest_request_with_chain(t, out, &req);
     if (rc == HSM_OK)
-        rc = hsm_token_read_file(t, HSM_FID_DEVCERT, &certs);
-    if (rc == HSM_OK && hsm_bytes_put(&req, certs.data, certs.len) == HSM_OK)
         rc = hsm_pem_encode(HSM_XKEK_REQ_PEM_NAME, req.data, req.len, req_pem);
     if (rc != HSM_OK)
         snprintf(why, why_len, "cannot read the exchange key's request or the device certificates: %s",
                  hsm_token_error(t));
     hsm_bytes_free(&req);
-    hsm_bytes_free(&certs);
     return rc;
 }
 

@@ -38,10 +38,8 @@ int sim_card_new(sim_card **out)
     return HSM_OK;
 }
 
-void sim_card_free(sim_card *c)
+void sim_card_wipe(sim_card *c)
 {
-    if (c == NULL)
-        return;
     for (size_t i = 0; i < c->nkeys; i++)
         sim_key_clear(&c->keys[i]);
     for (size_t i = 0; i < c->nfiles; i++)
@@ -49,6 +47,13 @@ void sim_card_free(sim_card *c)
     free(c->keys);
     free(c->files);
     OPENSSL_cleanse(c, sizeof(*c));
+}
+
+void sim_card_free(sim_card *c)
+{
+    if (c == NULL)
+        return;
+    sim_card_wipe(c);
     free(c);
 }
 

@@ -19,13 +19,7 @@ int sim_card_firmware_update(sim_card *c, uint8_t major, uint8_t minor)
     unsigned long seq = strtoul(chr + n - 5, NULL, 10);
     snprintf(next, sizeof(next), "%.*s%05lu", (int)(n - 5), chr, (seq + 1) % 100000);
     uint32_t epoch = c->epoch;
-    for (size_t i = 0; i < c->nkeys; i++)
-        sim_key_clear(&c->keys[i]);
-    for (size_t i = 0; i < c->nfiles; i++)
-        hsm_bytes_free(&c->files[i].data);
-    free(c->keys);
-    free(c->files);
-    OPENSSL_cleanse(c, sizeof(*c));
+    sim_card_wipe(c);
     c->so_tries = SIM_SO_TRIES;
     c->fw_major = major;
     c->fw_minor = minor;

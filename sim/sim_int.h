@@ -125,6 +125,8 @@ struct sim_card {
 typedef uint16_t (*sim_handler)(sim_card *c, const hsm_apdu *a, hsm_bytes *out);
 
 /* card.c: objects and memory */
+/* Frees every key and file and zeroes the whole card (the struct itself stays). */
+void sim_card_wipe(sim_card *c);
 sim_key *sim_key_find(sim_card *c, uint8_t id);
 sim_key *sim_key_put(sim_card *c, uint8_t id);     /* creates or clears slot id */
 void sim_key_delete(sim_card *c, uint8_t id);

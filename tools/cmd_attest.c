@@ -166,12 +166,7 @@ static int run_attest(tool_ctx *ctx, tool_args *a)
         rc = tool_token_fail(ctx, "cannot read the device certificates (EF 2F02)");
         goto done;
     }
-    parts.req = req.data;
-    parts.req_len = req.len;
-    parts.devcerts = certs.data;
-    parts.devcerts_len = certs.len;
-    parts.spki = NULL;
-    parts.spki_len = 0;
+    parts = hsm_attest_parts_of(&req, &certs);
     int vrc = hsm_attest_verify(&parts, flags, &at);
     if (!at.request_ok) {
         rc = tool_error(ctx, TOOL_FAIL, "the CV request of key '%s' (EF %04X) does not verify with this card's "

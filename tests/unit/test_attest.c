@@ -92,11 +92,7 @@ START_TEST(bundle_and_lost_request)
     ck_assert_int_eq(hsm_attest_find_request(t, &k, &req, &where, NULL), HSM_OK);
     ck_assert_uint_eq(where, 0xCE00 | k.key_ref);
     devcerts_of(t, &certs);
-    parts.req = req.data;
-    parts.req_len = req.len;
-    parts.devcerts = certs.data;
-    parts.devcerts_len = certs.len;
-    parts.spki = NULL;
+    parts = hsm_attest_parts_of(&req, &certs);
     ck_assert_int_eq(hsm_attest_verify(&parts, HSM_TRUST_TEST_ROOT, &at), HSM_OK);
     ck_assert_int_eq(hsm_attest_bundle_encode(req.data, req.len, certs.data, certs.len, at.key, &pem), HSM_OK);
     hsm_attestation_free(&at);
@@ -125,40 +121,47 @@ END_TEST
 
 START_TEST(parsers_refuse_truncation)
 {
-    /* A structurally valid KDM built from the card's chain and a key request. */
+    /* A real bundle and a real KDM (key "one" acting as group signer for its own card). */
     helper_token_card("attest-kdm");
     hsm_token *t = helper_token(HELPER_PIN);
     hsm_key k;
     hsm_bytes req = HSM_BYTES_INIT, certs = HSM_BYTES_INIT, pem = HSM_BYTES_INIT, der = HSM_BYTES_INIT;
+    hsm_bytes kpem = HSM_BYTES_INIT, kder = HSM_BYTES_INIT;
+    char why[512];
     ck_assert_int_eq(hsm_token_find_key(t, "one", NULL, 0, &k), HSM_OK);
     ck_assert_int_eq(hsm_attest_find_request(t, &k, &req, NULL, NULL), HSM_OK);
     devcerts_of(t, &certs);
-    hsm_attest_parts parts;
+    hsm_attest_parts parts = hsm_attest_parts_of(&req, &certs);
     hsm_attestation at;
-    parts.req = req.data;
-    parts.req_len = req.len;
-    parts.devcerts = certs.data;
-    parts.devcerts_len = certs.len;
-    parts.spki = NULL;
     hsm_attest_verify(&parts, HSM_TRUST_TEST_ROOT, &at);
     ck_assert_int_eq(hsm_attest_bundle_encode(req.data, req.len, certs.data, certs.len, at.key, &pem), HSM_OK);
     hsm_attestation_free(&at);
     ck_assert_int_eq(hsm_pem_decode(HSM_ATTEST_PEM_NAME, pem.data, pem.len, &der), HSM_OK);
-    /* the bundle's DER cut short, re-armoured: refused */
-    for (size_t n = 1; n < der.len; n += 7) {
+    ck_assert_int_eq(hsm_kdm_issue(t, &k, &req, &certs, certs.data, certs.len, HSM_TRUST_TEST_ROOT, &kpem, why,
+                                   sizeof(why)), HSM_OK);
+    hsm_kdm kdm;
+    ck_assert_int_eq(hsm_kdm_parse(kpem.data, kpem.len, &kdm), HSM_OK);
+    ck_assert_uint_eq(kdm.sig_len, 64);
+    ck_assert_uint_eq(kdm.devcerts.len, certs.len);
+    hsm_kdm_free(&kdm);
+    ck_assert_int_eq(hsm_pem_decode(HSM_KDM_PEM_NAME, kpem.data, kpem.len, &kder), HSM_OK);
+    for (size_t n = 1; n < der.len; n++) {
         hsm_bytes cut = HSM_BYTES_INIT, d2 = HSM_BYTES_INIT;
         ck_assert_int_eq(hsm_pem_encode(HSM_ATTEST_PEM_NAME, der.data, n, &cut), HSM_OK);
         ck_assert_int_ne(hsm_attest_bundle_decode(cut.data, cut.len, &d2, &parts), HSM_OK);
-        hsm_kdm kdm;
-        ck_assert_int_ne(hsm_kdm_parse(der.data, n, &kdm), HSM_OK);
-        hsm_kdm_free(&kdm);
         hsm_bytes_free(&cut);
         hsm_bytes_free(&d2);
+    }
+    for (size_t n = 1; n < kder.len; n++) {
+        ck_assert_int_ne(hsm_kdm_parse(kder.data, n, &kdm), HSM_OK);
+        hsm_kdm_free(&kdm);
     }
     hsm_bytes_free(&req);
     hsm_bytes_free(&certs);
     hsm_bytes_free(&pem);
     hsm_bytes_free(&der);
+    hsm_bytes_free(&kpem);
+    hsm_bytes_free(&kder);
     hsm_token_free(t);
 }
 END_TEST
