@@ -95,6 +95,15 @@ if command -v openssl >/dev/null; then
     run 0 "the certificate's key matches the bundle" "$TOOL" attest --verify "$TMP/ec2.att" --trust-test-root --pubkey "$TMP/cert.pem"
 fi
 
+# A key made by the provider (openssl genpkey) attests like schsm-tool's own.
+if [ -f "$BUILD/lib/schsm.so" ] && command -v openssl >/dev/null; then
+    run 0 "openssl genpkey on the card" env OPENSSL_CONF=/dev/null openssl genpkey -provider-path "$BUILD/lib" \
+        -provider schsm -provider default -pkeyopt pin-value:$PIN -algorithm EC -pkeyopt group:P-256 \
+        -pkeyopt label:k-gen -out "$TMP/k-gen.key"
+    run 0 "attest the genpkey key" "$TOOL" attest --label k-gen --trust-test-root --json
+    expect "attested" 'd["attested"] and d["key_type"] == "EC prime256v1"'
+fi
+
 # --- firmware update of the virtual card ---
 run 0 "firmware update to 3.6" "$SIM" --state "$STATE" --firmware-update 3.6
 run 1 "the old key is gone" "$TOOL" attest --label k-ec

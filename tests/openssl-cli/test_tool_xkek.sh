@@ -64,6 +64,10 @@ join A GS B
 join A GS C
 pair B C
 move_key B C moved
+run 0 "the moved key attests on B, where it was generated" "$TOOL" $(R B) attest --label moved --trust-test-root --out "$TMP/moved.att"
+run 1 "on C it cannot: its request names B's device" "$TOOL" $(R C) attest --label moved --trust-test-root
+contains "explains that the key was moved" "keeps the request of the card that generated it"
+run 0 "B's bundle verifies against the key C signs with" "$TOOL" attest --verify "$TMP/moved.att" --trust-test-root --pubkey "$TMP/moved.pub"
 run 1 "D (no membership) cannot unwrap the key" "$TOOL" $(R D) unwrap-key --in "$TMP/moved.wrap"
 run 1 "D cannot join with B's membership" "$TOOL" $(R D) xkek create --kdm "$TMP/B.kdm" --trust-test-root
 contains "names the failed check: issued for another device" "check 3 failed: the KDM was not issued for this device"
