@@ -118,31 +118,21 @@ move_key C F moved-f
 # --- a group signer restored without its origin chain (file of another tool) ---
 python3 - "$TMP/gs.wrap" "$TMP/gs-bare.wrap" <<'PY'
 import sys
+def tlv(b, i):  # -> (start, value start, end) of the TLV at i (tags of 1 or 2 bytes)
+    j = i + (2 if b[i] & 0x1F == 0x1F else 1)
+    n = b[j]; j += 1
+    if n & 0x80:
+        k = n & 0x7F; n = int.from_bytes(b[j:j + k], "big"); j += k
+    return i, j, j + n
 b = open(sys.argv[1], "rb").read()
-def tlv(b, i):
-    t = b[i]; i += 1
-    l = b[i]; i += 1
-    if l & 0x80:
-        n = l & 0x7F; l = int.from_bytes(b[i:i+n], "big"); i += n
-    return t, i, l
-t, i, l = tlv(b, 0)
-inner = b[i:i+l]
-j = 0; parts = []
-while j < len(inner):
-    s = j
-    k = j + 1 if inner[j] & 0x1F != 0x1F else j + 2
-    _, v, ln = tlv(inner[k-1:], 0) if False else (None, None, None)
-    # generic: parse tag (1 or 2 bytes) then length
-    tag_len = 2 if inner[j] & 0x1F == 0x1F else 1
-    q = j + tag_len
-    ln = inner[q]; q += 1
-    if ln & 0x80:
-        n = ln & 0x7F; ln = int.from_bytes(inner[q:q+n], "big"); q += n
-    parts.append(inner[s:q+ln]); j = q + ln
-body = b"".join(p for p in parts if p[0] != 0xE1)
-assert len(parts) == 4 and parts[3][0] == 0xE1
-L = len(body)
-hdr = bytes([0x30]) + (bytes([L]) if L < 128 else bytes([0x81, L]) if L < 256 else bytes([0x82, L >> 8, L & 0xFF]))
+_, v, end = tlv(b, 0)
+parts, i = [], v
+while i < end:
+    s, _, e = tlv(b, i); parts.append(b[s:e]); i = e
+assert len(parts) == 4 and parts[3][0] == 0xE1, "wrap-key should have added the origin chain (E1)"
+body = b"".join(parts[:3])
+n = len(body)
+hdr = bytes([0x30]) + (bytes([n]) if n < 128 else bytes([0x81, n]) if n < 256 else bytes([0x82, n >> 8, n & 0xFF]))
 open(sys.argv[2], "wb").write(hdr + body)
 PY
 new_card A3 --dkek-shares 1
