@@ -94,7 +94,7 @@ static void main_help(FILE *f)
                "Manage keys and PINs of a SmartCard-HSM (Nitrokey HSM 2) or of the virtual card "
                "(--reader sim:PATH).\n\nCommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %-18s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(f, "  %-20s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f, "\nGlobal options:\n");
     print_opts(f, global_opts);
     fprintf(f, "\nRun 'schsm-tool COMMAND --help' for the options of a command.\n"
@@ -263,6 +263,11 @@ static int run(tool_ctx *ctx, int argc, char **argv)
             return TOOL_OK;
         }
         const tool_cmd *c = find_cmd(argv[pos]);
+        if (c == NULL && pos + 1 < argc) {
+            char two[64];
+            snprintf(two, sizeof(two), "%s %s", argv[pos], argv[pos + 1]);
+            c = find_cmd(two);
+        }
         if (c == NULL)
             return tool_usage_error(ctx, "unknown command '%s'", argv[pos]);
         cmd_help(stdout, c);
@@ -276,8 +281,17 @@ static int run(tool_ctx *ctx, int argc, char **argv)
         if ((c = find_cmd(two)) != NULL)
             pos++;
     }
-    if (c == NULL)
+    if (c == NULL) {
+        char verbs[256] = "";
+        size_t nl = strlen(name);
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            if (strncmp(commands[i]->name, name, nl) == 0 && commands[i]->name[nl] == ' ')
+                snprintf(verbs + strlen(verbs), sizeof(verbs) - strlen(verbs), "%s%s", verbs[0] ? ", " : "",
+                         commands[i]->name + nl + 1);
+        if (verbs[0])
+            return tool_usage_error(ctx, "'%s' needs one of: %s", name, verbs);
         return tool_usage_error(ctx, "unknown command '%s'", name);
+    }
     ctx->cmd = c;
     tool_args a;
     memset(&a, 0, sizeof(a));

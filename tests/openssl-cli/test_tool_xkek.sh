@@ -47,6 +47,11 @@ for c in "group-signer create" "kdm issue" "xkek create" "xkek exchange-key" "xk
     contains "$c --help shows usage" "Usage: schsm-tool $c"
 done
 
+run 2 "xkek without a verb" "$TOOL" xkek
+contains "lists the verbs" "needs one of: create, exchange-key, derive"
+run 0 "help with a two-word command" "$TOOL" help kdm issue
+contains "shows its usage" "Usage: schsm-tool kdm issue"
+
 # --- A: group signer in a DKEK domain made of one share (so it can be restored) ---
 new_card A --dkek-shares 1
 run 0 "create a DKEK share" "$TOOL" create-dkek-share --out "$TMP/share.dkek" --password-source env:DKEK_PW
