@@ -378,6 +378,17 @@ hsm_card *hsm_token_lock(hsm_token *t)
     return t->card;
 }
 
+hsm_card *hsm_token_lock_login(hsm_token *t)
+{
+    if (t == NULL || tok_enter(t) != HSM_OK)
+        return NULL;
+    if (tok_select(t) != HSM_OK || tok_login_held(t, 0) != HSM_OK) {
+        tok_leave(t);
+        return NULL;
+    }
+    return t->card;
+}
+
 void hsm_token_unlock(hsm_token *t, int dirty)
 {
     if (t == NULL)

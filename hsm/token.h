@@ -65,6 +65,9 @@ int hsm_token_serial(hsm_token *t, char *serial, size_t cap);
  * return. NULL on failure (hsm_token_error() says why); then do NOT call hsm_token_unlock(). */
 hsm_card *hsm_token_lock(hsm_token *t);
 void hsm_token_unlock(hsm_token *t, int dirty);
+/* hsm_token_lock() that also logs in with the held PIN when the card needs it (for commands that
+ * need the user PIN after a re-SELECT dropped the login). NULL on failure, as hsm_token_lock(). */
+hsm_card *hsm_token_lock_login(hsm_token *t);
 
 typedef struct {
     uint8_t key_ref;                /* nn of CCnn: the card's key reference */

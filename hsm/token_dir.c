@@ -385,7 +385,8 @@ static int pub_from_blob(hsm_token *t, const hsm_bytes *b, EVP_PKEY **out)
         return HSM_OK;
     }
     hsm_cvc c;
-    int rc = hsm_cvc_parse(b->data, b->len, &c, NULL);
+    const uint8_t *rest = NULL;   /* CBnn of a group signer: request || origin device chain */
+    int rc = hsm_cvc_parse(b->data, b->len, &c, &rest);
     if (rc == HSM_OK)
         rc = hsm_cvc_public_key(&c, 0, out);
     if (rc != HSM_OK)

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #define FID(prefix, ref) ((uint16_t)((prefix) << 8 | (ref)))
-#define HSM_PREFIX_REQ_KEEP 0xCB
 
 /* Deletes a file; a missing file is fine. */
 static int del(hsm_token *t, uint16_t fid)

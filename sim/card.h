@@ -16,6 +16,15 @@ typedef struct sim_card sim_card;
 int sim_card_new(sim_card **out);
 void sim_card_free(sim_card *c);
 
+/* Firmware update as on the real card: keys, files, key domains, PINs and verified public keys
+ * are wiped (the card is factory fresh again), and the device gets a new device key and device
+ * certificate from the same DICA. The serial (CHR minus its last 5 digits) stays; the 5-digit
+ * sequence number at the end of the CHR counts up, so hosts never confuse the old and new
+ * device keys. */
+int sim_card_firmware_update(sim_card *c, uint8_t major, uint8_t minor);
+/* fw[0] = major, fw[1] = minor. */
+void sim_card_firmware_version(const sim_card *c, uint8_t fw[2]);
+
 /* Whole state, persistent and volatile (selection, login), as bytes and back. */
 int sim_card_save(const sim_card *c, hsm_bytes *out);
 int sim_card_load(const uint8_t *buf, size_t len, sim_card **out);

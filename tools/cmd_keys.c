@@ -61,6 +61,10 @@ static int run_keygen(tool_ctx *ctx, tool_args *a)
         p.algorithms_len = n_algs;
     }
     s = tool_arg(a, "key-domain");
+    if (s != NULL && tool_arg(a, "domain") != NULL)
+        return tool_usage_error(ctx, "give --domain or --key-domain, not both (they are the same)");
+    if (s == NULL)
+        s = tool_arg(a, "domain");
     if (s != NULL) {
         long d;
         if (tool_parse_uint(s, 0, 255, &d) != HSM_OK)
@@ -336,7 +340,8 @@ static const tool_opt keygen_opts[] = {
                             "ecdsa-sha512, ecdh; RSA: rsa-raw, rsa-pkcs1[-sha256 ...], rsa-pss[-sha256 ...], "
                             "decrypt, rsa-decrypt-pkcs1, rsa-oaep; AES: aes-cbc-encrypt, aes-cbc-decrypt, aes-cmac; "
                             "any: wrap, unwrap) or hex ids (70, 0x92)" },
-    { "key-domain", "N", "put the key in key domain N" },
+    { "key-domain", "N", "put the key in key domain N (DKEK or XKEK domain)" },
+    { "domain", "N", "same as --key-domain" },
     { NULL, NULL, NULL },
 };
 static const tool_opt list_opts[] = {

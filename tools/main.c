@@ -36,6 +36,13 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_wrap_key,
     &tool_cmd_unwrap_key,
     &tool_cmd_pool_status,
+    &tool_cmd_device,
+    &tool_cmd_attest,
+    &tool_cmd_group_signer_create,
+    &tool_cmd_kdm_issue,
+    &tool_cmd_xkek_create,
+    &tool_cmd_xkek_exchange_key,
+    &tool_cmd_xkek_derive,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -91,7 +98,7 @@ static void main_help(FILE *f)
                "Manage keys and PINs of a SmartCard-HSM (Nitrokey HSM 2) or of the virtual card "
                "(--reader sim:PATH).\n\nCommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %-18s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(f, "  %-20s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f, "\nGlobal options:\n");
     print_opts(f, global_opts);
     fprintf(f, "\nRun 'schsm-tool COMMAND --help' for the options of a command.\n"
@@ -185,7 +192,7 @@ static int unknown_cmd(tool_ctx *ctx, const char *name)
         }
     }
     if (used > 0)
-        return tool_usage_error(ctx, "'%s' needs a sub-command: %s", name, verbs);
+        return tool_usage_error(ctx, "'%s' needs one of: %s", name, verbs);
     return tool_usage_error(ctx, "unknown command '%s'", name);
 }
 

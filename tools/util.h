@@ -10,6 +10,7 @@
 
 #include "hsm/bytes.h"
 #include "hsm/card.h"
+#include "hsm/device.h"
 #include "hsm/token.h"
 
 #define SCHSM_TOOL_VERSION SCHSM_VERSION   /* CMake project VERSION */
@@ -68,6 +69,13 @@ extern const tool_cmd tool_cmd_list;
 extern const tool_cmd tool_cmd_delete;
 extern const tool_cmd tool_cmd_import_cert;
 extern const tool_cmd tool_cmd_export_pubkey;
+extern const tool_cmd tool_cmd_device;
+extern const tool_cmd tool_cmd_attest;
+extern const tool_cmd tool_cmd_group_signer_create;
+extern const tool_cmd tool_cmd_kdm_issue;
+extern const tool_cmd tool_cmd_xkek_create;
+extern const tool_cmd tool_cmd_xkek_exchange_key;
+extern const tool_cmd tool_cmd_xkek_derive;
 
 /* main.c: option lookup. */
 const char *tool_arg(const tool_args *a, const char *name);
@@ -137,6 +145,18 @@ void tool_json_bool(tool_json *j, int v);
 void tool_json_null(tool_json *j);
 /* Ends the document with a newline. */
 void tool_json_finish(tool_json *j);
+
+/* files.c: public files (chains, attestation bundles, KDMs, exchange requests). path "-" =
+ * standard output. tool_read_public caps the size and names what was expected in errors. */
+int tool_write_public(tool_ctx *ctx, const char *path, const uint8_t *data, size_t len);
+int tool_read_public(tool_ctx *ctx, const char *path, const char *what, hsm_bytes *out);
+/* "key": "hex" */
+void tool_json_hex(tool_json *j, const char *key, const uint8_t *p, size_t n);
+
+/* cmd_device.c: a chain verdict for people, and as JSON members chain, device_certificate,
+ * dica_certificate (shared by device and attest). */
+void tool_print_chain(const hsm_chain *ch);
+void tool_json_chain(tool_json *j, const hsm_chain *ch);
 
 /* Key selection shared by delete, import-cert, export-pubkey: --label and/or --id. */
 int tool_find_key(tool_ctx *ctx, tool_args *a, hsm_key *out);
