@@ -150,3 +150,40 @@ done:
     BN_CTX_free(bnctx);
     return found;
 }
+
+int hsm_curve_identify_by_base(const unsigned char *p, size_t p_len, const unsigned char *n, size_t n_len,
+                               const unsigned char *g, size_t g_len)
+{
+    if (p == NULL || n == NULL || g == NULL || p_len == 0 || n_len == 0 || g_len == 0 || p_len > 80
+        || n_len > 80 || g_len > 1 + 2 * 80)
+        return 0;
+    strip(&p, &p_len);
+    strip(&n, &n_len);
+    int found = 0;
+    BN_CTX *bnctx = BN_CTX_new_ex(hsm_libctx());
+    BIGNUM *cp = BN_new(), *ca = BN_new(), *cb = BN_new();
+    BIGNUM *ip = BN_bin2bn(p, (int)p_len, NULL), *in = BN_bin2bn(n, (int)n_len, NULL);
+    if (bnctx == NULL || cp == NULL || ca == NULL || cb == NULL || ip == NULL || in == NULL)
+        goto done;
+    for (size_t i = 0; i < NCURVES && !found; i++) {
+        EC_GROUP *grp = EC_GROUP_new_by_curve_name_ex(hsm_libctx(), NULL, curves[i].nid);
+        unsigned char gbuf[1 + 2 * 80];
+        if (grp == NULL)
+            continue;
+        /* Curves sharing p and n (brainpool r1/t1) differ in their generator. */
+        size_t glen = EC_POINT_point2oct(grp, EC_GROUP_get0_generator(grp), POINT_CONVERSION_UNCOMPRESSED, gbuf,
+                                         sizeof(gbuf), bnctx);
+        if (EC_GROUP_get_curve(grp, cp, ca, cb, bnctx) && BN_cmp(cp, ip) == 0
+            && BN_cmp(EC_GROUP_get0_order(grp), in) == 0 && glen == g_len && memcmp(gbuf, g, glen) == 0)
+            found = curves[i].nid;
+        EC_GROUP_free(grp);
+    }
+done:
+    BN_free(cp);
+    BN_free(ca);
+    BN_free(cb);
+    BN_free(ip);
+    BN_free(in);
+    BN_CTX_free(bnctx);
+    return found;
+}

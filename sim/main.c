@@ -2,7 +2,9 @@
  *   schsm-sim --state PATH --dump            what the card holds
  *   schsm-sim --state PATH --reset           power cycle (drops every login)
  *   schsm-sim --state PATH --vpcd [--port N] attach the card to pcscd through vsmartcard's vpcd
- * The state file is created factory-fresh (uninitialised) on first use. */
+ * The state file is created factory-fresh (uninitialised) on first use, with the profile
+ * --profile NAME or $SCHSM_SIM_PROFILE names (cardcontact when neither); the profile then stays
+ * with the state file. */
 #include "sim/card.h"
 #include "sim/store.h"
 #include "sim/vpcd.h"
@@ -17,14 +19,17 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: schsm-sim --state PATH (--dump | --reset | --vpcd [--port N])\n"
+            "usage: schsm-sim --state PATH [--profile NAME] (--dump | --reset | --vpcd [--port N])\n"
             "  --state PATH  state file of the virtual card (created factory-fresh if absent)\n"
+            "  --profile NAME  behaviour of a card created now: cardcontact (default) or variant\n"
+            "                (another SmartCard-HSM implementation); kept in the state file\n"
             "  --dump        print what the card holds (PIN counters, keys, files, DKEK status)\n"
             "  --reset       power-cycle the card: every process loses its login\n"
             "  --vpcd        serve the card to pcscd through vsmartcard's vpcd driver\n"
             "  --port N      vpcd port (default 35963, the first vpcd slot)\n"
             "  --help        this text\n"
-            "environment: SCHSM_SIM_LATENCY_US=N adds N microseconds per APDU; SCHSM_DEBUG=apdu traces APDUs\n");
+            "environment: SCHSM_SIM_LATENCY_US=N adds N microseconds per APDU; SCHSM_DEBUG=apdu traces APDUs;\n"
+            "  SCHSM_SIM_PROFILE=NAME as --profile (also for sim: readers of the provider and schsm-tool)\n");
 }
 
 static const char *why(int rc)
@@ -41,7 +46,7 @@ static const char *why(int rc)
 
 int main(int argc, char **argv)
 {
-    const char *state = NULL;
+    const char *state = NULL, *profile = NULL;
     int dump = 0, reset = 0, vpcd = 0, port = 35963;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -49,6 +54,12 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
             state = argv[++i];
+        } else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
+            profile = argv[++i];
+            if (sim_profile_by_name(profile) < 0) {
+                fprintf(stderr, "schsm-sim: unknown profile '%s' (use cardcontact or variant)\n", profile);
+                return 2;
+            }
         } else if (strcmp(argv[i], "--dump") == 0) {
             dump = 1;
         } else if (strcmp(argv[i], "--reset") == 0) {
@@ -75,6 +86,13 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (profile != NULL) {
+        setenv("SCHSM_SIM_PROFILE", profile, 1);   /* what a card created below gets */
+    } else if (sim_profile_from_env() < 0) {
+        fprintf(stderr, "schsm-sim: SCHSM_SIM_PROFILE='%s' is no profile (use cardcontact or variant)\n",
+                getenv("SCHSM_SIM_PROFILE"));
+        return 2;
+    }
     if (vpcd)
         return sim_vpcd_run(state, port);
     sim_store *s = NULL;
@@ -95,6 +113,9 @@ int main(int argc, char **argv)
         if (rc == HSM_OK || rc == HSM_E_RESET) {
             hsm_bytes out = HSM_BYTES_INIT;
             rc = sim_card_dump(sim_store_card(s), &out);
+            if (profile != NULL && sim_card_profile(sim_store_card(s)) != sim_profile_by_name(profile))
+                fprintf(stderr, "schsm-sim: note: %s holds a %s card; --profile applies only when a card is "
+                        "created\n", state, sim_profile_name(sim_card_profile(sim_store_card(s))));
             sim_store_unlock(s, 0);
             if (rc == HSM_OK)
                 fwrite(out.data, 1, out.len, stdout);

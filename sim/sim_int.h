@@ -50,6 +50,9 @@
 #define SIM_CHANGED_VOLATILE 1
 #define SIM_CHANGED_PERSISTENT 2
 
+/* Which real card's behaviour the virtual card reproduces (see sim/profile.c). */
+enum sim_profile { SIM_PROFILE_CARDCONTACT = 0, SIM_PROFILE_VARIANT = 1 };
+
 enum sim_key_type { SIM_KEY_RSA = 1, SIM_KEY_EC = 2, SIM_KEY_AES = 3 };
 
 typedef struct {
@@ -94,6 +97,7 @@ typedef struct {
 
 struct sim_card {
     /* persistent */
+    int profile;               /* enum sim_profile, chosen when the card is made (state tag 8E) */
     int initialized;
     uint16_t options;
     uint8_t pin[SIM_PIN_MAX];
@@ -141,10 +145,15 @@ uint16_t sim_parse_meta(const sim_card *c, const uint8_t *d, size_t len, sim_key
 /* Random bytes from the card's "TRNG". */
 int sim_random(uint8_t *p, size_t n);
 
-/* devcert.c */
+/* devcert.c: EF 2F02 and CC00 as the card's profile produces them */
 int sim_devcert_create(sim_card *c);
 /* The device CHR from EF 2F02 into out (cap >= 17); "" when absent. */
 void sim_device_chr(sim_card *c, char *out, size_t cap);
+
+/* profile.c: the variant behaviours, asked for by the command files */
+int sim_is_variant(const sim_card *c);
+/* ENUMERATE OBJECTS lists fid? (the variant lists only CC, C4, C8 and C9 files) */
+int sim_profile_lists(const sim_card *c, uint16_t fid);
 
 /* Key generation and private-key serialisation (keys.c) */
 int sim_keygen_ec(int nid, EVP_PKEY **out);
