@@ -1,6 +1,9 @@
 /* Key directory: ENUMERATE plus one READ BINARY per C4nn. Lookups re-read it (once per snapshot);
  * private-key operations keep using it until anything suggests the card changed. CEnn is read only
- * when a public key or certificate is asked for, or a handle must be re-validated. */
+ * when a public key or certificate is asked for, or a handle must be re-validated.
+ * Some cards list only key files and descriptions (CC, C4, C8, C9) in ENUMERATE: when it lists
+ * nothing else, a file it does not list may still exist and is read by its FID when needed
+ * (6A82 = absent). */
 #include "hsm/token_int.h"
 #include "hsm/crypto.h"
 #include "hsm/cvc.h"
@@ -21,11 +24,32 @@ int tok_has_fid(const hsm_token *t, uint16_t fid)
     return 0;
 }
 
+/* Does ENUMERATE list files other than keys and their descriptions? Then it lists every file. */
+static int lists_every_file(const hsm_token *t)
+{
+    for (size_t i = 0; i + 1 < t->fids.len; i += 2) {
+        uint8_t p = t->fids.data[i];
+        if (p != HSM_PREFIX_KEY && p != HSM_PREFIX_PRKD && p != HSM_PREFIX_CD && p != HSM_PREFIX_DCOD)
+            return 1;
+    }
+    return 0;
+}
+
+int tok_may_have_fid(const hsm_token *t, uint16_t fid)
+{
+    uint8_t p = (uint8_t)(fid >> 8);
+    if (tok_has_fid(t, fid))
+        return 1;
+    if (p == HSM_PREFIX_KEY || p == HSM_PREFIX_PRKD || p == HSM_PREFIX_CD || p == HSM_PREFIX_DCOD)
+        return 0;
+    return !t->dir_lists_all;
+}
+
 static void fill_key(hsm_token *t, hsm_key *k, uint8_t ref)
 {
     memset(k, 0, sizeof(*k));
     k->key_ref = ref;
-    k->has_cert_file = tok_has_fid(t, (uint16_t)(HSM_PREFIX_EE_CERT << 8 | ref));
+    k->has_cert_file = tok_may_have_fid(t, (uint16_t)(HSM_PREFIX_EE_CERT << 8 | ref));
     hsm_bytes b = HSM_BYTES_INIT;
     hsm_prkd d;
     if (tok_has_fid(t, (uint16_t)(HSM_PREFIX_PRKD << 8 | ref)) &&
@@ -70,7 +94,10 @@ int tok_load_dir(hsm_token *t)
         return rc;
     }
     t->nkeys = 0;
+    t->dir_lists_all = lists_every_file(t);
     for (size_t i = 0; i + 1 < t->fids.len; i += 2) {
+        /* Key reference 0 is the device's own key (some cards describe it in C400 too): never a
+         * user key. */
         if (t->fids.data[i] != HSM_PREFIX_KEY || t->fids.data[i + 1] == 0)
             continue;
         if (t->nkeys < sizeof(t->keys) / sizeof(t->keys[0]))
@@ -167,15 +194,15 @@ int tok_read_ce(hsm_token *t, uint8_t ref, const hsm_bytes **out)
         uint16_t fid = (uint16_t)(HSM_PREFIX_EE_CERT << 8 | ref);
         uint16_t req = (uint16_t)(0xCB00 | ref);
         int rc = HSM_E_NOT_FOUND;
-        if (tok_has_fid(t, fid))
+        if (tok_may_have_fid(t, fid))
             rc = hsm_card_read_file(t->card, fid, &ce->data);
         /* A certificate may have been removed with its request kept in CBnn (store_cert). */
-        if (rc == HSM_E_NOT_FOUND && tok_has_fid(t, req))
+        if (rc == HSM_E_NOT_FOUND && tok_may_have_fid(t, req))
             rc = hsm_card_read_file(t->card, req, &ce->data);
         if (rc != HSM_OK) {
             if (rc == HSM_E_NOT_FOUND)
                 tok_err(t, "no certificate or public key stored for key reference %u (EF CE%02X "
-                        "missing)", ref, ref);
+                        "missing: the card answered 6A82)", ref, ref);
             else if (rc == HSM_E_SW)
                 tok_sw_err(t, "cannot read the key's certificate file", 0xB1);
             else
@@ -423,7 +450,11 @@ int hsm_token_read_file(hsm_token *t, uint16_t fid, hsm_bytes *out)
     if (rc != HSM_OK)
         return rc;
     rc = tok_select(t);
-    if (rc == HSM_OK) {
+    if (rc == HSM_OK && (fid >> 8) == HSM_PREFIX_EE_CERT && t->dir_valid && t->ce[fid & 0xFF].valid) {
+        /* Read for the directory already (list: key rows, then certificate rows). */
+        const hsm_bytes *ce = &t->ce[fid & 0xFF].data;
+        rc = hsm_bytes_set(out, ce->data, ce->len);
+    } else if (rc == HSM_OK) {
         rc = hsm_card_read_file(t->card, fid, out);
         if (rc == HSM_E_SW && hsm_card_last_sw(t->card) == 0x6982 && tok_login_held(t, 0) == HSM_OK)
             rc = hsm_card_read_file(t->card, fid, out);   /* private data object: needs the PIN */

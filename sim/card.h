@@ -10,6 +10,9 @@
 
 typedef struct sim_card sim_card;
 
+/* Which real card's behaviour the virtual card reproduces (sim/profile.c lists the differences). */
+enum sim_profile { SIM_PROFILE_CARDCONTACT = 0, SIM_PROFILE_VARIANT = 1 };
+
 /* A factory-fresh card: uninitialised, with its own device key (CC00) and C_DevAut/DICA
  * certificates in EF 2F02, issued under the in-tree TEST hierarchy (UTSRCACC100001). */
 int sim_card_new(sim_card **out);

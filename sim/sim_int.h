@@ -50,9 +50,6 @@
 #define SIM_CHANGED_VOLATILE 1
 #define SIM_CHANGED_PERSISTENT 2
 
-/* Which real card's behaviour the virtual card reproduces (see sim/profile.c). */
-enum sim_profile { SIM_PROFILE_CARDCONTACT = 0, SIM_PROFILE_VARIANT = 1 };
-
 enum sim_key_type { SIM_KEY_RSA = 1, SIM_KEY_EC = 2, SIM_KEY_AES = 3 };
 
 typedef struct {

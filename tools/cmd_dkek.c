@@ -409,14 +409,17 @@ static int run_import(tool_ctx *ctx, tool_args *a)
     if (rc == TOOL_OK)
         rc = tool_reach(ctx);
     if (rc == TOOL_OK)
+        rc = tool_login_for_kcv(ctx);   /* then the status after the import shows the KCV */
+    if (rc == TOOL_OK)
         rc = domain_status(ctx, dom, &st);
     if (rc == TOOL_OK && st.total == 0xFF)
         rc = tool_error(ctx, TOOL_FAIL, "key domain %u is an XKEK domain: it takes no DKEK shares", dom);
     else if (rc == TOOL_OK && st.missing == 0) {
-        char kcv[17];
-        hex_into(kcv, st.kcv, 8);
+        char buf[17];
+        const char *kcv = tool_kcv_hex(&st, buf);
         rc = tool_error(ctx, TOOL_FAIL, "key domain %u already has all %u DKEK share%s (KCV %s): nothing to import; "
-                        "re-initialise the card to start over", dom, st.total, st.total == 1 ? "" : "s", kcv);
+                        "re-initialise the card to start over", dom, st.total, st.total == 1 ? "" : "s",
+                        kcv ? kcv : TOOL_KCV_UNKNOWN);
     }
     uint8_t secret[HSM_PWD_SECRET_LEN], share[HSM_DKEK_SHARE_LEN];
     char *pw = NULL;

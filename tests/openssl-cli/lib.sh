@@ -8,6 +8,9 @@ T="$SCHSM_TEST_TMP/$TEST_NAME.$$"
 mkdir -p "$T"
 STATE="$T/card.state"
 export SCHSM_READER="sim:$STATE"
+# Cards are created with the profile CTest names (cardcontact, or variant for the @variant runs).
+export SCHSM_SIM_PROFILE="${SCHSM_SIM_PROFILE:-cardcontact}"
+echo "virtual card profile: $SCHSM_SIM_PROFILE"
 TOOL="$SCHSM_BUILD/bin/schsm-tool"
 PIN=648219
 SO_PIN=3537363231383830
