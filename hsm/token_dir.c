@@ -297,9 +297,19 @@ int hsm_token_list_certs(hsm_token *t, hsm_cert_ref **certs, size_t *n)
         rc = push_cert(certs, n, &c);
     }
     for (size_t i = 0; rc == HSM_OK && i + 1 < t->fids.len; i += 2) {
-        if (t->fids.data[i] != HSM_PREFIX_CA_CERT)
-            continue;
         uint8_t nn = t->fids.data[i + 1];
+        uint16_t ca = (uint16_t)(HSM_PREFIX_CA_CERT << 8 | nn);
+        if (t->fids.data[i] == HSM_PREFIX_CD && !tok_has_fid(t, ca) && tok_may_have_fid(t, ca)) {
+            /* A card that lists descriptions but not CAnn: the description C8nn says CAnn may be
+             * there; one READ tells (6A82 = it is not). */
+            hsm_bytes probe = HSM_BYTES_INIT;
+            int found = hsm_card_read_file(t->card, ca, &probe) == HSM_OK;
+            hsm_bytes_free(&probe);
+            if (!found)
+                continue;
+        } else if (t->fids.data[i] != HSM_PREFIX_CA_CERT) {
+            continue;
+        }
         hsm_cert_ref c;
         memset(&c, 0, sizeof(c));
         c.fid = (uint16_t)(HSM_PREFIX_CA_CERT << 8 | nn);
@@ -310,7 +320,7 @@ int hsm_token_list_certs(hsm_token *t, hsm_cert_ref **certs, size_t *n)
         hsm_bytes b = HSM_BYTES_INIT;
         hsm_cd d;
         if (tok_has_fid(t, cd) && hsm_card_read_file(t->card, cd, &b) == HSM_OK &&
-            hsm_cd_decode(b.data, b.len, &d) == HSM_OK) {
+            hsm_cd_decode(b.data, b.len, &d) == HSM_OK) {   /* C8nn is listed by every card */
             memcpy(c.label, d.label, sizeof(c.label));
             if (d.id_len > 0) {
                 memcpy(c.id, d.id, d.id_len);

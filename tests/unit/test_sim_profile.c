@@ -255,6 +255,25 @@ START_TEST(host_on_variant_keys_and_serial)
     ck_assert_int_eq(helper_trace_count("apdu> 00 B1 CE 01"), 1);   /* unlisted, read once by FID */
     ck_assert(t_ecdsa_ok(pub, &sig, hash));
     EVP_PKEY_free(pub);
+    /* a CA certificate CA01 (unlisted) next to its description C801 (listed); C802 alone */
+    hsm_card *c = hsm_token_lock(t);
+    ck_assert_ptr_nonnull(c);
+    static const uint8_t stub[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+    ck_assert_int_eq(hsm_card_verify(c, HSM_PIN_USER, (const uint8_t *)HELPER_PIN, 6), HSM_OK);
+    ck_assert_int_eq(hsm_card_write_file(c, 0xCA01, stub, sizeof(stub)), HSM_OK);
+    ck_assert_int_eq(hsm_card_write_file(c, 0xC801, stub, sizeof(stub)), HSM_OK);
+    ck_assert_int_eq(hsm_card_write_file(c, 0xC802, stub, sizeof(stub)), HSM_OK);
+    hsm_token_unlock(t, 1);
+    hsm_cert_ref *certs = NULL;
+    size_t nc = 0;
+    ck_assert_int_eq(hsm_token_list_certs(t, &certs, &nc), HSM_OK);
+    int ca01 = 0;
+    for (size_t i = 0; i < nc; i++) {
+        ck_assert_uint_ne(certs[i].fid, 0xCA02);
+        ca01 += certs[i].fid == 0xCA01;
+    }
+    ck_assert_int_eq(ca01, 1);
+    free(certs);
     char serial[32];
     ck_assert_int_eq(hsm_token_serial(t, serial, sizeof(serial)), HSM_OK);
     ck_assert_uint_eq(strlen(serial), 10);
