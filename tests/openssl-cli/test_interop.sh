@@ -14,15 +14,6 @@ done
 head -c 1000 /dev/urandom >"$T/data"
 "$TOOL" export-pubkey --label k1 --out "$T/k1.pub" >/dev/null 2>&1
 
-# json NAME EXPR: EXPR is true of the JSON in the log of check NAME (as d).
-json() {
-    if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
-        "$(_logname "$1")" "$2" 2>/dev/null; then
-        PASSED=$((PASSED + 1)); echo "ok   $1: $2"
-    else
-        FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; sed 's/^/     | /' "$(_logname "$1")" | tail -n 20
-    fi
-}
 # budget NAME MAX: the APDUs traced in $T/NAME.trace are at most MAX.
 budget() {
     local n
@@ -46,11 +37,11 @@ check_fail "list reads the directory once" sh -c "[ \$(grep -c '^apdu> 80 58' '$
 
 # --- the device key (CC00, and C400 on some cards) is no user key ---
 check "list --json" "$TOOL" list --json
-json "list --json" 'sorted(o["label"] for o in d) == ["k1", "k2"] and all(o["key_ref"] != 0 for o in d)'
+json_check "list --json" 'sorted(o["label"] for o in d) == ["k1", "k2"] and all(o["key_ref"] != 0 for o in d)'
 
 # --- serial from EF 2F02, whatever it holds ---
 check "info --json" "$TOOL" info --json
-json "info --json" 'd["serial"] and len(d["serial"]) >= 8 and d["device_chr"][:-5] == d["serial"]'
+json_check "info --json" 'd["serial"] and len(d["serial"]) >= 8 and d["device_chr"][:-5] == d["serial"]'
 SERIAL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["serial"])' "$(_logname "info --json")")
 check "key-reference file" $OSSL pkey $PROV -in "schsm:object=k1;type=private" -passin "pass:$PIN" \
     -out "$T/k1.ref" </dev/null
@@ -66,7 +57,7 @@ check_log_lacks "missing key" "\(serial \)"
 
 # --- KCV: the card's own, or "unknown until the PIN is verified", never zeros ---
 check "dkek-status --json with a PIN" "$TOOL" --pin "$PIN" dkek-status --json
-json "dkek-status --json with a PIN" 'len(d[0]["kcv"]) == 16 and d[0]["kcv"] != "0" * 16'
+json_check "dkek-status --json with a PIN" 'len(d[0]["kcv"]) == 16 and d[0]["kcv"] != "0" * 16'
 KCV=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["kcv"])' \
     "$(_logname "dkek-status --json with a PIN")")
 check "info with a PIN" "$TOOL" --pin "$PIN" info
@@ -77,10 +68,10 @@ check_log_lacks "dkek-status without a PIN" "KCV: 0{16}"
 check "info without a PIN" "$TOOL" info --json
 if [ "$SCHSM_SIM_PROFILE" = variant ]; then
     check_log_has "dkek-status without a PIN" "KCV: unknown until the user PIN is verified"
-    json "info without a PIN" 'd["dkek"]["kcv"] is None'
+    json_check "info without a PIN" 'd["dkek"]["kcv"] is None'
 else
     check_log_has "dkek-status without a PIN" "KCV: $KCV"
-    json "info without a PIN" 'd["dkek"]["kcv"] == "'"$KCV"'"'
+    json_check "info without a PIN" 'd["dkek"]["kcv"] == "'"$KCV"'"'
 fi
 
 # --- the virtual card says which profile it is ---
