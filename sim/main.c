@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm-sim: the virtual SmartCard-HSM as a program.
  *   schsm-sim --state PATH --dump            what the card holds
  *   schsm-sim --state PATH --reset           power cycle (drops every login)
@@ -28,6 +29,7 @@ static void usage(FILE *f)
             "  --vpcd        serve the card to pcscd through vsmartcard's vpcd driver\n"
             "  --port N      vpcd port (default 35963, the first vpcd slot)\n"
             "  --help        this text\n"
+            "  --version     print the version\n"
             "environment: SCHSM_SIM_LATENCY_US=N adds N microseconds per APDU; SCHSM_DEBUG=apdu traces APDUs;\n"
             "  SCHSM_SIM_PROFILE=NAME as --profile (also for sim: readers of the provider and schsm-tool)\n");
 }
@@ -51,6 +53,9 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("schsm-sim %s\n", SCHSM_VERSION);
             return 0;
         } else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
             state = argv[++i];

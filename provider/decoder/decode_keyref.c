@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key-reference decoders. They sit among OpenSSL's own decoders for every PEM/DER input an
  * application reads once schsm is active, so anything that is not a key reference of our key type
  * is answered with "not mine" (return 1 without an object) and OpenSSL tries the next decoder.
@@ -135,7 +136,8 @@ static int unwrap_pem(void *ctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBAC
         char key_type[8];
         char *uri = NULL;
         int found = schsm_keyref_decode(data, (size_t)len, key_type, &uri)
-                    && schsm_resolve_probe(d->prov, uri, strcmp(key_type, "EC") == 0 ? HSM_KEY_EC : HSM_KEY_RSA);
+                    && schsm_resolve_probe(d->prov, uri, strcmp(key_type, "EC") == 0 ? HSM_KEY_EC : HSM_KEY_RSA,
+                                               pw_cb, pw_cbarg);
         if (uri == NULL)
             schsm_raise(d->prov, SCHSM_R_BAD_ARGS, "malformed " SCHSM_KEYREF_PEM_NAME);
         free(uri);
