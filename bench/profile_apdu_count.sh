@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # APDU counts on both virtual-card profiles (issue 8): cardcontact (CardContact's behaviour) and
 # variant (another SmartCard-HSM implementation: files not listed by ENUMERATE, 9000 at end of
 # file, KCV hidden until the PIN, ...). A fresh card per profile with two keys (EC P-256 "k1",

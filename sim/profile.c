@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Profiles of the virtual card. "cardcontact" behaves as CardContact's SmartCard-HSM (the model
  * the rest of sim/ describes). "variant" reproduces another implementation of the same command
  * set, as seen through pcscd (issue 8), so that hosts are tested against both:

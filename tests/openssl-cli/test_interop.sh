@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # What must hold on every SmartCard-HSM (issue 8), run on each virtual-card profile by CTest
 # (test_interop and test_interop@variant): the APDU budgets of a cold sign and of `list`, the
 # serial from whatever EF 2F02 holds (info, key-reference files, serial= URIs), the KCV shown

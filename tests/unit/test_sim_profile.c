@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The virtual card's two profiles (issue 8): "variant" reproduces behaviours 1-7 of another
  * SmartCard-HSM implementation, "cardcontact" keeps CardContact's. Each behaviour is checked in
  * raw APDUs on both profiles, then the host's reaction to it through hsm_card / hsm_token on a
