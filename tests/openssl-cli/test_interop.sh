@@ -32,8 +32,9 @@ check "cold sign" env SCHSM_DEBUG=apdu SCHSM_DEBUG_FILE="$T/cold-sign.trace" $OS
 budget cold-sign 7
 check "cold signature verifies" $OSSL dgst -sha256 -verify "$T/k1.pub" -signature "$T/k1.sig" "$T/data"
 check "list" env SCHSM_DEBUG=apdu SCHSM_DEBUG_FILE="$T/list.trace" "$TOOL" list
-# SELECT, ENUMERATE, then per key its description C4nn and CEnn (EC curve, X.509 or not): once.
-budget list 6
+# SELECT, ENUMERATE, then per key once: its description C4nn, CEnn (EC curve, X.509 or not) and
+# the key file's FCP (SELECT CCnn: the algorithm list) = 2 + 3 per key.
+budget list 8
 check_fail "list reads the directory once" sh -c "[ \$(grep -c '^apdu> 80 58' '$T/list.trace') -gt 1 ]"
 
 # --- the device key (CC00, and C400 on some cards) is no user key ---
