@@ -135,6 +135,9 @@ typedef struct {
     uint8_t kcv[8];     /* all zero while incomplete */
     uint8_t extra[128]; /* anything after the 10 bytes (XKEK domain UID) */
     size_t extra_len;
+    /* A complete DKEK whose KCV read all zero: some cards show the KCV only after the user
+     * PIN was verified in the card session. Then kcv is not the KCV: verify and ask again. */
+    int kcv_unknown;
 } hsm_dkek_status;
 
 /* MANAGE KEY DOMAIN / IMPORT DKEK SHARE (80 52 P1 P2): p1 0 with a 32-byte share imports it,

@@ -232,11 +232,11 @@ static void read_serial(hsm_token *t)
 {
     hsm_bytes b = HSM_BYTES_INIT;
     t->serial[0] = '\0';
+    /* The serial is the device CHR minus its 5-digit sequence number, whether 2F02 keeps the
+     * certificate chain or an authenticated request; absent or unparseable leaves it unknown. */
     if (hsm_card_read_file(t->card, HSM_FID_DEVCERT, &b) == HSM_OK) {
-        hsm_cvc dev, dica;
-        if (hsm_cvc_split_devcerts(b.data, b.len, &dev, &dica) == HSM_OK) {
-            char chr[64];
-            hsm_cvc_ref_string(&dev.chr, chr, sizeof(chr));
+        char chr[64];
+        if (hsm_cvc_device_chr(b.data, b.len, chr, sizeof(chr)) == HSM_OK) {
             size_t n = strlen(chr);
             if (n > 5)
                 chr[n - 5] = '\0';

@@ -63,6 +63,7 @@ struct hsm_token {
     /* Key directory */
     int dir_valid;
     hsm_bytes fids;          /* ENUMERATE answer */
+    int dir_lists_all;       /* it lists files other than CC/C4/C8/C9, so unlisted = absent */
     hsm_key keys[255];
     size_t nkeys;
     struct tok_ce ce[256];
@@ -114,6 +115,9 @@ int tok_read_algs(hsm_token *t, uint8_t ref, hsm_alg_list *out);
 /* token_dir.c */
 int tok_load_dir(hsm_token *t);
 int tok_has_fid(const hsm_token *t, uint16_t fid);
+/* Listed, or possibly there although not listed (the card lists only CC/C4/C8/C9 files): worth a
+ * READ BINARY by FID, where 6A82 means absent. */
+int tok_may_have_fid(const hsm_token *t, uint16_t fid);
 /* k still names the same key at the same reference (loading the directory when needed).
  * HSM_E_NOT_FOUND with "key changed on the card" otherwise. */
 int tok_check_key(hsm_token *t, const hsm_key *k);

@@ -264,11 +264,18 @@ int hsm_token_store_cert(hsm_token *t, const hsm_key *k, const uint8_t *der, siz
     if (rc != HSM_OK)
         return rc;
     uint16_t ce = FID(HSM_PREFIX_EE_CERT, k->key_ref), keep = FID(HSM_PREFIX_REQ_KEEP, k->key_ref);
-    if (tok_has_fid(t, ce) && !tok_has_fid(t, keep)) {
-        /* The 67 request is the key's attestation: keep it in CBnn before it is replaced. */
+    if (tok_may_have_fid(t, ce) && !tok_has_fid(t, keep)) {
+        /* The 67 request is the key's attestation: keep it in CBnn before it is replaced. (On a
+         * card that does not list CE/CB files, CBnn may already hold it: then CEnn no longer
+         * holds a request and nothing is written.) */
         const hsm_bytes *old;
         rc = tok_read_ce(t, k->key_ref, &old);
-        if (rc == HSM_OK && old->len > 0 && old->data[0] == 0x67) {
+        if (rc == HSM_E_NOT_FOUND) {
+            rc = HSM_OK;   /* no CEnn yet: nothing to keep */
+            t->err[0] = '\0';
+            old = NULL;
+        }
+        if (rc == HSM_OK && old != NULL && old->len > 0 && old->data[0] == 0x67) {
             rc = hsm_card_write_file(t->card, keep, old->data, old->len);
             if (rc != HSM_OK)
                 tok_sw_err(t, "cannot preserve the key's attestation request; certificate not stored", 0xD7);

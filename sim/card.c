@@ -23,9 +23,17 @@ size_t sim_card_atr(uint8_t *out, size_t cap)
 
 int sim_card_new(sim_card **out)
 {
+    return sim_card_new_profile(SIM_PROFILE_CARDCONTACT, out);
+}
+
+int sim_card_new_profile(int profile, sim_card **out)
+{
+    if (out == NULL || sim_profile_name(profile) == NULL)
+        return HSM_E_ARGS;
     sim_card *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return HSM_E_MEM;
+    c->profile = profile;
     c->ndomains = 0;
     c->so_tries = SIM_SO_TRIES;
     c->fw_major = SIM_FW_MAJOR;
@@ -109,6 +117,9 @@ uint16_t sim_cmd_select(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
 {
     if (a->p2 != 0x00 && a->p2 != 0x04 && a->p2 != 0x0C)
         return SW_BAD_P1P2;
+    /* The variant card selects its applet only with an FCI/FCP answer (P2 00 or 04). */
+    if (a->p1 == 0x04 && a->p2 == 0x0C && sim_is_variant(c))
+        return SW_BAD_P1P2;
     int want_fcp = a->p2 != 0x0C;
     if (a->p1 == 0x04) {
         if (a->lc != sizeof(AID) || memcmp(a->data, AID, sizeof(AID)) != 0)
@@ -143,7 +154,8 @@ uint16_t sim_cmd_select(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
     return SW_OK;
 }
 
-/* Every key and every EF, 2 bytes each; the production objects CC00 and 2F02 included. */
+/* Every key and every EF, 2 bytes each; the production objects CC00 and 2F02 included (the
+ * variant card lists fewer: sim_profile_lists). */
 uint16_t sim_cmd_enumerate(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
 {
     if (a->p1 != 0 || a->p2 != 0)
@@ -155,7 +167,8 @@ uint16_t sim_cmd_enumerate(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
         hsm_bytes_put_u8(out, c->keys[i].id);
     }
     for (size_t i = 0; i < c->nfiles; i++)
-        hsm_bytes_put_u16(out, c->files[i].fid);
+        if (sim_profile_lists(c, c->files[i].fid))
+            hsm_bytes_put_u16(out, c->files[i].fid);
     return SW_OK;
 }
 

@@ -11,9 +11,21 @@
 
 typedef struct sim_card sim_card;
 
+/* Which real card's behaviour the virtual card reproduces (sim/profile.c lists the differences). */
+enum sim_profile { SIM_PROFILE_CARDCONTACT = 0, SIM_PROFILE_VARIANT = 1 };
+
 /* A factory-fresh card: uninitialised, with its own device key (CC00) and C_DevAut/DICA
  * certificates in EF 2F02, issued under the in-tree TEST hierarchy (UTSRCACC100001). */
 int sim_card_new(sim_card **out);
+/* The same, for a profile: "cardcontact" (the default, as sim_card_new) or "variant" (the
+ * behaviours of another SmartCard-HSM implementation; sim/profile.c lists them). */
+int sim_card_new_profile(int profile, sim_card **out);
+/* Profile number from its name (NULL or "" = cardcontact); -1 when unknown. */
+int sim_profile_by_name(const char *name);
+const char *sim_profile_name(int profile);
+/* The profile new state files get: $SCHSM_SIM_PROFILE, or cardcontact; -1 when it names none. */
+int sim_profile_from_env(void);
+int sim_card_profile(const sim_card *c);
 void sim_card_free(sim_card *c);
 
 /* Firmware update as on the real card: keys, files, key domains, PINs and verified public keys

@@ -45,6 +45,7 @@ int sim_card_dump(const sim_card *cc, hsm_bytes *out)
     static const char *types[] = { "?", "RSA", "EC", "AES" };
     sim_device_chr(c, chr, sizeof(chr));
     outf(out, "device CHR:      %s (serial %.*s)\n", chr, (int)(strlen(chr) > 5 ? strlen(chr) - 5 : 0), chr);
+    outf(out, "profile:         %s\n", sim_profile_name(c->profile));
     outf(out, "firmware:        %d.%d\n", c->fw_major, c->fw_minor);
     outf(out, "initialised:     %s\n", c->initialized ? "yes" : "no (factory fresh)");
     if (c->initialized) {

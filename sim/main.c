@@ -4,7 +4,9 @@
  *   schsm-sim --state PATH --reset           power cycle (drops every login)
  *   schsm-sim --state PATH --firmware-update [VERSION]   wipe the card, new device key and certificate
  *   schsm-sim --state PATH --vpcd [--port N] attach the card to pcscd through vsmartcard's vpcd
- * The state file is created factory-fresh (uninitialised) on first use. */
+ * The state file is created factory-fresh (uninitialised) on first use, with the profile
+ * --profile NAME or $SCHSM_SIM_PROFILE names (cardcontact when neither); the profile then stays
+ * with the state file. */
 #include "sim/card.h"
 #include "sim/store.h"
 #include "sim/vpcd.h"
@@ -19,8 +21,11 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: schsm-sim --state PATH (--dump | --reset | --firmware-update [VERSION] | --vpcd [--port N])\n"
+            "usage: schsm-sim --state PATH [--profile NAME] (--dump | --reset | --firmware-update [VERSION] |\n"
+            "                 --vpcd [--port N])\n"
             "  --state PATH  state file of the virtual card (created factory-fresh if absent)\n"
+            "  --profile NAME  behaviour of a card created now: cardcontact (default) or variant\n"
+            "                (another SmartCard-HSM implementation); kept in the state file\n"
             "  --dump        print what the card holds (PIN counters, keys, files, DKEK status)\n"
             "  --reset       power-cycle the card: every process loses its login\n"
             "  --firmware-update [VERSION]  as a real firmware update: wipes keys, key domains, PINs\n"
@@ -30,7 +35,8 @@ static void usage(FILE *f)
             "  --port N      vpcd port (default 35963, the first vpcd slot)\n"
             "  --help        this text\n"
             "  --version     print the version\n"
-            "environment: SCHSM_SIM_LATENCY_US=N adds N microseconds per APDU; SCHSM_DEBUG=apdu traces APDUs\n");
+            "environment: SCHSM_SIM_LATENCY_US=N adds N microseconds per APDU; SCHSM_DEBUG=apdu traces APDUs;\n"
+            "  SCHSM_SIM_PROFILE=NAME as --profile (also for sim: readers of the provider and schsm-tool)\n");
 }
 
 static const char *why(int rc)
@@ -47,7 +53,7 @@ static const char *why(int rc)
 
 int main(int argc, char **argv)
 {
-    const char *state = NULL;
+    const char *state = NULL, *profile = NULL;
     int dump = 0, reset = 0, vpcd = 0, port = 35963, update = 0;
     const char *version = NULL;
     for (int i = 1; i < argc; i++) {
@@ -59,6 +65,12 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
             state = argv[++i];
+        } else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
+            profile = argv[++i];
+            if (sim_profile_by_name(profile) < 0) {
+                fprintf(stderr, "schsm-sim: unknown profile '%s' (use cardcontact or variant)\n", profile);
+                return 2;
+            }
         } else if (strcmp(argv[i], "--dump") == 0) {
             dump = 1;
         } else if (strcmp(argv[i], "--reset") == 0) {
@@ -95,6 +107,13 @@ int main(int argc, char **argv)
     if (state == NULL || dump + reset + vpcd + update != 1) {
         fprintf(stderr, "schsm-sim: need --state PATH and exactly one of --dump, --reset, --firmware-update, --vpcd\n");
         usage(stderr);
+        return 2;
+    }
+    if (profile != NULL) {
+        setenv("SCHSM_SIM_PROFILE", profile, 1);   /* what a card created below gets */
+    } else if (sim_profile_from_env() < 0) {
+        fprintf(stderr, "schsm-sim: SCHSM_SIM_PROFILE='%s' is no profile (use cardcontact or variant)\n",
+                getenv("SCHSM_SIM_PROFILE"));
         return 2;
     }
     if (vpcd)
@@ -137,6 +156,9 @@ int main(int argc, char **argv)
         if (rc == HSM_OK || rc == HSM_E_RESET) {
             hsm_bytes out = HSM_BYTES_INIT;
             rc = sim_card_dump(sim_store_card(s), &out);
+            if (profile != NULL && sim_card_profile(sim_store_card(s)) != sim_profile_by_name(profile))
+                fprintf(stderr, "schsm-sim: note: %s holds a %s card; --profile applies only when a card is "
+                        "created\n", state, sim_profile_name(sim_card_profile(sim_store_card(s))));
             sim_store_unlock(s, 0);
             if (rc == HSM_OK)
                 fwrite(out.data, 1, out.len, stdout);

@@ -8,6 +8,7 @@
  *   A2 EF { 80 fid 81 data }
  *   A3 domain { 80 index 81 state 82 total 83 missing 84 KEK 85 KEK set 86 XKEK UID }
  *   A4 verified public key { 80 CHR 81 curve NID 82 point }  8D CHR selected by MSE
+ *   8E profile (enum sim_profile; absent = cardcontact)
  *   8F firmware version (major, minor; absent = SIM_FW_MAJOR.SIM_FW_MINOR) */
 #include "sim/sim_int.h"
 
@@ -44,6 +45,8 @@ int sim_card_save(const sim_card *c, hsm_bytes *out)
     hsm_bytes b = HSM_BYTES_INIT;
     size_t m, mi;
     hsm_tlv_put_u8(&b, 0x80, (uint8_t)c->initialized);
+    if (c->profile != SIM_PROFILE_CARDCONTACT)
+        hsm_tlv_put_u8(&b, 0x8E, (uint8_t)c->profile);
     put_u32(&b, 0x81, c->options);
     hsm_tlv_put(&b, 0x82, c->pin, c->pin_len);
     hsm_tlv_put_u8(&b, 0x83, c->pin_tries);
@@ -249,6 +252,7 @@ static int load_body(sim_card *c, const uint8_t *p, const uint8_t *end)
         case 0x8A: ok = get_uint(&t, 1, &v); c->selected = v != 0; break;
         case 0x8B: ok = get_uint(&t, 1, &v); c->pin_ok = v != 0; break;
         case 0x8C: ok = get_uint(&t, 4, &v) && v <= 0xFFFF; c->cur_ef = (uint16_t)v; break;
+        case 0x8E: ok = get_uint(&t, 1, &v) && sim_profile_name((int)v) != NULL; c->profile = (int)v; break;
         case 0xA1: ok = load_key(c, &t); break;
         case 0xA2: ok = load_file(c, &t); break;
         case 0xA3: ok = load_domain(c, &t); break;

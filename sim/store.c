@@ -162,7 +162,10 @@ static int refresh(sim_store *s)
         if (errno != ENOENT)
             return HSM_E_COMM;
         sim_card *c;
-        int rc = sim_card_new(&c);
+        int profile = sim_profile_from_env();
+        if (profile < 0)
+            return HSM_E_ARGS;   /* SCHSM_SIM_PROFILE names no profile */
+        int rc = sim_card_new_profile(profile, &c);
         if (rc != HSM_OK)
             return rc;
         sim_card_free(s->card);

@@ -129,6 +129,12 @@ int sim_transport_open(const char *path, hsm_transport **out, char *why, size_t 
             snprintf(why, why_len, "sim reader needs a state file path (sim:PATH)");
         return HSM_E_ARGS;
     }
+    if (sim_profile_from_env() < 0) {
+        if (why != NULL && why_len > 0)
+            snprintf(why, why_len, "SCHSM_SIM_PROFILE='%s' names no virtual-card profile (use cardcontact or "
+                     "variant)", getenv("SCHSM_SIM_PROFILE"));
+        return HSM_E_ARGS;
+    }
     sim_tr *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return HSM_E_MEM;

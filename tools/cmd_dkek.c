@@ -363,8 +363,10 @@ static int domain_status(tool_ctx *ctx, uint8_t dom, hsm_dkek_status *st)
 
 static void print_status(uint8_t dom, const hsm_dkek_status *st)
 {
-    char kcv[17];
-    hex_into(kcv, st->kcv, 8);
+    char buf[17];
+    const char *kcv = tool_kcv_hex(st, buf);
+    if (kcv == NULL)
+        kcv = TOOL_KCV_UNKNOWN;
     if (st->total == 0) {
         /* init --dkek-shares 0: the card made the DKEK itself; no other card can share it */
         printf("Key domain %u: random DKEK made by the card (keys can be restored only into this card)\nKCV: %s\n",
@@ -408,14 +410,17 @@ static int run_import(tool_ctx *ctx, tool_args *a)
     if (rc == TOOL_OK)
         rc = tool_reach(ctx);
     if (rc == TOOL_OK)
+        rc = tool_login_for_kcv(ctx);   /* then the status after the import shows the KCV */
+    if (rc == TOOL_OK)
         rc = domain_status(ctx, dom, &st);
     if (rc == TOOL_OK && st.total == 0xFF)
         rc = tool_error(ctx, TOOL_FAIL, "key domain %u is an XKEK domain: it takes no DKEK shares", dom);
     else if (rc == TOOL_OK && st.missing == 0) {
-        char kcv[17];
-        hex_into(kcv, st.kcv, 8);
+        char buf[17];
+        const char *kcv = tool_kcv_hex(&st, buf);
         rc = tool_error(ctx, TOOL_FAIL, "key domain %u already has all %u DKEK share%s (KCV %s): nothing to import; "
-                        "re-initialise the card to start over", dom, st.total, st.total == 1 ? "" : "s", kcv);
+                        "re-initialise the card to start over", dom, st.total, st.total == 1 ? "" : "s",
+                        kcv ? kcv : TOOL_KCV_UNKNOWN);
     }
     uint8_t secret[HSM_PWD_SECRET_LEN], share[HSM_DKEK_SHARE_LEN];
     char *pw = NULL;
@@ -463,6 +468,8 @@ static int run_import(tool_ctx *ctx, tool_args *a)
 static int run_status(tool_ctx *ctx, tool_args *a)
 {
     int rc = tool_reach(ctx);
+    if (rc == TOOL_OK)
+        rc = tool_login_for_kcv(ctx);
     if (rc != TOOL_OK)
         return rc;
     hsm_card *c = hsm_token_lock(ctx->tok);
@@ -506,7 +513,7 @@ static int run_status(tool_ctx *ctx, tool_args *a)
                 tool_json_key(&j, "missing");
                 tool_json_int(&j, st.missing);
                 tool_json_key(&j, "kcv");
-                tool_json_string(&j, kcv);
+                tool_json_string(&j, st.kcv_unknown ? NULL : kcv);   /* null: shown only after the PIN */
                 if (st.extra_len > 0) {
                     char *uid = hsm_hex_encode(st.extra, st.extra_len);
                     tool_json_key(&j, "uid");

@@ -269,14 +269,21 @@ static int run_list(tool_ctx *ctx, tool_args *a)
     hsm_key *keys = NULL;
     hsm_cert_ref *certs = NULL;
     size_t nk = 0, nc = 0;
-    if (hsm_token_list_keys(ctx->tok, &keys, &nk) != HSM_OK)
+    /* One snapshot: the directory (ENUMERATE, C4nn) and each CEnn are read once for keys,
+     * certificates and their rows. */
+    hsm_token_snapshot_begin(ctx->tok);
+    if (hsm_token_list_keys(ctx->tok, &keys, &nk) != HSM_OK) {
+        hsm_token_snapshot_end(ctx->tok);
         return tool_token_fail(ctx, "cannot list the keys");
+    }
     if (hsm_token_list_certs(ctx->tok, &certs, &nc) != HSM_OK) {
+        hsm_token_snapshot_end(ctx->tok);
         free(keys);
         return tool_token_fail(ctx, "cannot list the certificates");
     }
     row *rows = calloc(nk + nc + 1, sizeof(row));
     if (rows == NULL) {
+        hsm_token_snapshot_end(ctx->tok);
         free(keys);
         free(certs);
         return tool_error(ctx, TOOL_FAIL, "out of memory");
@@ -285,6 +292,7 @@ static int run_list(tool_ctx *ctx, tool_args *a)
         key_row(ctx, &keys[i], &rows[i]);
     for (size_t i = 0; i < nc; i++)
         cert_row(ctx, &certs[i], &rows[nk + i]);
+    hsm_token_snapshot_end(ctx->tok);
     if (tool_flag(a, "json")) {
         tool_json j;
         tool_json_init(&j, stdout);

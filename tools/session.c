@@ -85,6 +85,26 @@ int tool_login(tool_ctx *ctx, unsigned flags)
     return TOOL_OK;
 }
 
+int tool_login_for_kcv(tool_ctx *ctx)
+{
+    if (ctx->pin == NULL && ctx->pin_source == NULL)
+        return TOOL_OK;
+    return tool_login(ctx, 0);
+}
+
+const char *tool_kcv_hex(const hsm_dkek_status *st, char buf[17])
+{
+    static const char digits[] = "0123456789abcdef";
+    if (st->kcv_unknown)
+        return NULL;
+    for (int i = 0; i < 8; i++) {
+        buf[2 * i] = digits[st->kcv[i] >> 4];
+        buf[2 * i + 1] = digits[st->kcv[i] & 15];
+    }
+    buf[16] = '\0';
+    return buf;
+}
+
 int tool_find_key(tool_ctx *ctx, tool_args *a, hsm_key *out)
 {
     const char *label = tool_arg(a, "label");

@@ -98,6 +98,13 @@ int tool_reach(tool_ctx *ctx);
 int tool_login(tool_ctx *ctx, unsigned flags);
 /* Reads the user PIN from --pin / --pin-source / the terminal into ctx->pin. */
 int tool_user_pin(tool_ctx *ctx, const char *prompt);
+/* For commands that show a DKEK's KCV (info, dkek-status): logs in first when --pin or
+ * --pin-source was given, since some cards show the KCV only after VERIFY; otherwise nothing. */
+int tool_login_for_kcv(tool_ctx *ctx);
+/* The KCV as 16 hex digits into buf, or NULL when the card did not show it (kcv_unknown). */
+const char *tool_kcv_hex(const hsm_dkek_status *st, char buf[17]);
+#define TOOL_KCV_UNKNOWN "unknown until the user PIN is verified (give --pin or --pin-source)"
+
 
 /* pin.c: secret input. Each returns HSM_OK with a malloc'd NUL-terminated secret (free it
  * with tool_secret_free), or an error with a message in why. */

@@ -64,7 +64,8 @@ void schsm_resolve_not_found(schsm_provctx *prov, hsm_token *t, const schsm_uri 
     schsm_resolve_describe(u, label, search, sizeof(search));
     if (t != NULL && hsm_token_info_get(t, &info) == HSM_OK)
         schsm_raise(prov, SCHSM_R_NOT_FOUND, "%s matching '%s' on token '%s' (serial %s) in reader '%s'",
-                    what, search, info.label, info.serial, info.reader);
+                    what, search, info.label, info.serial[0] ? info.serial : "unknown: EF 2F02 absent or unreadable",
+                    info.reader);
     else
         schsm_raise(prov, SCHSM_R_NOT_FOUND, "%s matching '%s' in reader '%s'", what, search,
                     u->reader != NULL ? u->reader : "(default)");
