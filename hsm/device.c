@@ -97,8 +97,13 @@ int hsm_chain_verify(const uint8_t *devcerts, size_t len, unsigned flags, const 
     uint8_t now[6];
     int rc;
     memset(out, 0, sizeof(*out));
-    if (hsm_cvc_split_devcerts(devcerts, len, &dev, &dica) != HSM_OK)
+    if (hsm_cvc_split_devcerts(devcerts, len, &dev, &dica) != HSM_OK) {
+        /* Some implementations keep only a self-signed request there; its CHR still names the device. */
+        if (len > 0 && devcerts[0] == 0x67
+            && hsm_cvc_device_chr(devcerts, len, out->device.chr, sizeof(out->device.chr)) == HSM_OK)
+            return fail(out, HSM_CHAIN_SELF_SIGNED, "EF 2F02 (a self-signed device request, no DICA certificate)");
         return fail(out, HSM_CHAIN_MALFORMED, "EF 2F02 (not a device certificate followed by a DICA certificate)");
+    }
     hsm_cvc_ref_string(&dica.car, out->root, sizeof(out->root));
     summarise(&dev, NULL, &out->device);
     summarise(&dica, NULL, &out->dica);
@@ -182,6 +187,7 @@ const char *hsm_chain_verdict_name(int verdict)
     case HSM_CHAIN_UNKNOWN_ROOT: return "unknown-root";
     case HSM_CHAIN_BAD_SIGNATURE: return "bad-signature";
     case HSM_CHAIN_EXPIRED: return "expired";
+    case HSM_CHAIN_SELF_SIGNED: return "self-signed";
     default: return "malformed";
     }
 }
@@ -204,6 +210,10 @@ const char *hsm_chain_verdict_text(int verdict)
     case HSM_CHAIN_EXPIRED:
         return "NOT TRUSTED: the signatures verify, but a certificate is expired or not yet valid "
                "(check the system clock)";
+    case HSM_CHAIN_SELF_SIGNED:
+        return "NO CHAIN: EF 2F02 holds a self-signed device request, as SmartCard-HSM implementations other "
+               "than CardContact's do; the device cannot be checked against a SmartCard-HSM root, so it cannot "
+               "attest keys or join XKEK key domains";
     default:
         return "NOT TRUSTED: the certificates are damaged or not SmartCard-HSM device certificates";
     }

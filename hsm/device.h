@@ -31,6 +31,8 @@ enum hsm_chain_verdict {
     HSM_CHAIN_BAD_SIGNATURE,   /* a certificate's signature does not verify, or CAR/CHR differ */
     HSM_CHAIN_EXPIRED,         /* signatures good, but a certificate is expired / not yet valid */
     HSM_CHAIN_MALFORMED,       /* not two CV certificates */
+    HSM_CHAIN_SELF_SIGNED,     /* EF 2F02 holds a self-signed device request (67), no DICA: other
+                                * SmartCard-HSM implementations do this; nothing to check it against */
 };
 
 typedef struct {
@@ -58,7 +60,7 @@ int hsm_chain_verify(const uint8_t *devcerts, size_t len, unsigned flags, const 
 void hsm_chain_free(hsm_chain *c);
 int hsm_chain_trusted(const hsm_chain *c);
 /* Short machine name ("genuine", "test", "test-root-untrusted", "unknown-root",
- * "bad-signature", "expired", "malformed") and a sentence for people. */
+ * "bad-signature", "expired", "malformed", "self-signed") and a sentence for people. */
 const char *hsm_chain_verdict_name(int verdict);
 const char *hsm_chain_verdict_text(int verdict);
 

@@ -76,6 +76,15 @@ else
     json_check "info without a PIN" 'd["dkek"]["kcv"] == "'"$KCV"'"'
 fi
 
+# --- device identity: a chain on the CardContact card, a plain "self-signed" verdict elsewhere ---
+if [ "$SCHSM_SIM_PROFILE" = variant ]; then
+    check_fail "device on a card without a certificate chain" "$TOOL" device --json --trust-test-root
+    json_check "device on a card without a certificate chain" 'd["chain"]["verdict"] == "self-signed" and d["serial"] != ""'
+else
+    check "device chain to the test root" "$TOOL" device --json --trust-test-root
+    json_check "device chain to the test root" 'd["chain"]["verdict"] == "test"'
+fi
+
 # --- the virtual card says which profile it is ---
 check "dump names the profile" "$SCHSM_BUILD/bin/schsm-sim" --state "$STATE" --dump
 check_log_has "dump names the profile" "^profile: +$SCHSM_SIM_PROFILE$"
