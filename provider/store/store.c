@@ -382,6 +382,8 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb, void *object_cb
                 : load_cert(s, it, object_cb, object_cbarg);
         if (r < 0)
             continue;
+        if (r == 0)
+            s->failed = 1;   /* the error reaches the caller's exit status (see store_eof) */
         return r;
     }
     return 1;   /* nothing more: eof() now says so */

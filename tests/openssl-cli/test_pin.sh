@@ -47,6 +47,11 @@ check_log_has "wrong PIN (URI)" "PIN"
 check_fail "wrong PIN not echoed" secret_echoed "schsm:object=k;type=private?pin-value=$WRONG" \
     "$(_logname "wrong PIN (URI)")" "$WRONG"
 check "one try consumed" test "$(tries)" = 2
+check "unblock after the URI test" "$TOOL" unblock-pin --so-pin "$SO_PIN"
+# storeutl with a wrong PIN: the failure reaches the exit status (issue 9 item 4).
+check_fail "storeutl wrong PIN fails" $OSSL storeutl $PROV "schsm:object=k;type=private?pin-value=$WRONG" </dev/null
+check_log_has "storeutl wrong PIN fails" "PIN"
+check "storeutl: one try consumed" test "$(tries)" = 2
 check_fail "wrong PIN (-passin)" sign "schsm:object=k;type=private" -passin "pass:$WRONG"
 check "one more try consumed" test "$(tries)" = 1
 
