@@ -114,6 +114,14 @@ int hsm_token_find_key(hsm_token *t, const char *label, const uint8_t *id, size_
 int hsm_token_public_key(hsm_token *t, const hsm_key *k, EVP_PKEY **out);
 int hsm_token_read_file(hsm_token *t, uint16_t fid, hsm_bytes *out);
 
+/* The card's length rule for the user PIN (sc-hsm-protocol.md 4.1): 6..16 bytes. A PIN outside it
+ * is refused before any APDU (the card would answer 6A80). */
+#define HSM_USER_PIN_MIN 6
+#define HSM_USER_PIN_MAX 16
+/* HSM_OK when len fits the rule, else HSM_E_ARGS with "the <what> must have 6 to 16 characters
+ * (N given)" in why (never the PIN itself). */
+int hsm_pin_len_check(size_t len, const char *what, char *why, size_t why_len);
+
 /* PIN handling. hsm_token_set_pin() hands the token a PIN to use when a login is needed;
  * nothing is sent until an operation needs it. */
 int hsm_token_set_pin(hsm_token *t, const char *pin, size_t len);

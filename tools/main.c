@@ -2,6 +2,8 @@
  * option parsing and --help. Exit codes: 0 ok, 1 operation failed, 2 usage error. */
 #include "tools/util.h"
 
+#include "hsm/rv.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +280,10 @@ static int run(tool_ctx *ctx, int argc, char **argv)
         if (tool_take_secret(ctx->pin_value, &ctx->pin, &ctx->pin_len) != 0)
             return tool_error(ctx, TOOL_FAIL, "out of memory");
         ctx->pin_value = NULL;
+        /* The card's length rule (6..16) before any APDU: a usage error, not a card answer. */
+        char why[128];
+        if (tool_check_pin(ctx->pin_len, "PIN given with --pin", why, sizeof(why)) != HSM_OK)
+            return tool_usage_error(ctx, "%s; nothing was sent to the card", why);
     }
     if (ctx->reader == NULL) {
         const char *env = getenv("SCHSM_READER");

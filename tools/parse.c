@@ -12,6 +12,7 @@
 #include "hsm/curves.h"
 #include "hsm/pkcs15.h"
 #include "hsm/rv.h"
+#include "hsm/token.h"
 
 int tool_parse_so_pin(const char *hex, uint8_t out[8], char *why, size_t why_len)
 {
@@ -31,11 +32,7 @@ int tool_parse_so_pin(const char *hex, uint8_t out[8], char *why, size_t why_len
 
 int tool_check_pin(size_t len, const char *what, char *why, size_t why_len)
 {
-    if (len < 6 || len > 16) {
-        snprintf(why, why_len, "the %s must have 6 to 16 characters (%zu given)", what, len);
-        return HSM_E_ARGS;
-    }
-    return HSM_OK;
+    return hsm_pin_len_check(len, what, why, why_len);
 }
 
 /* sc-hsm-tool's rule: short PINs get few tries, so that guessing stays hopeless. */

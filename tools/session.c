@@ -37,19 +37,22 @@ int tool_card_fail(tool_ctx *ctx, hsm_card *c, int rv, uint8_t ins, const char *
 
 int tool_user_pin(tool_ctx *ctx, const char *prompt)
 {
-    if (ctx->pin != NULL)
-        return TOOL_OK;
     char why[256];
     int rv;
-    if (ctx->pin_source != NULL)
-        rv = tool_secret_from_source(ctx->pin_source, &ctx->pin, &ctx->pin_len, why, sizeof(why));
-    else
-        rv = tool_secret_prompt(prompt, 0, &ctx->pin, &ctx->pin_len, why, sizeof(why));
-    if (rv != HSM_OK) {
-        ctx->pin = NULL;
-        ctx->pin_len = 0;
-        return tool_error(ctx, rv == HSM_E_ARGS ? TOOL_USAGE : TOOL_FAIL, "%s", why);
+    if (ctx->pin == NULL) {
+        if (ctx->pin_source != NULL)
+            rv = tool_secret_from_source(ctx->pin_source, &ctx->pin, &ctx->pin_len, why, sizeof(why));
+        else
+            rv = tool_secret_prompt(prompt, 0, &ctx->pin, &ctx->pin_len, why, sizeof(why));
+        if (rv != HSM_OK) {
+            ctx->pin = NULL;
+            ctx->pin_len = 0;
+            return tool_error(ctx, rv == HSM_E_ARGS ? TOOL_USAGE : TOOL_FAIL, "%s", why);
+        }
     }
+    /* The card's length rule, before any APDU: a PIN it cannot hold is a usage error. */
+    if (tool_check_pin(ctx->pin_len, "user PIN", why, sizeof(why)) != HSM_OK)
+        return tool_usage_error(ctx, "%s; nothing was sent to the card", why);
     return TOOL_OK;
 }
 

@@ -62,7 +62,7 @@ check_fail "wrong token label" $OSSL storeutl $PROV -noout 'schsm:token=nosuchto
 check_log_has "wrong token label" "no token matching token=nosuchtoken"
 
 # Missing objects name the reader and the token searched; bad URIs say what is wrong.
-check_fail "missing key" $OSSL pkey $PROV -in 'schsm:object=nope;type=private?pin-value=1' -noout
+check_fail "missing key" $OSSL pkey $PROV -in 'schsm:object=nope;type=private?pin-value=123456' -noout
 check_log_has "missing key" "no key matching 'object=nope;type=private' on token '.*' \(serial .*\) in reader 'sim:"
 check_fail "missing object" $OSSL storeutl $PROV 'schsm:object=nope' </dev/null
 check_log_has "missing object" "no key or certificate matching 'object=nope'"
