@@ -13,17 +13,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#ifndef SCHSM_VERSION
+#define SCHSM_VERSION "0.1.0"   /* the project version (schsm-tool --version shows the same) */
+#endif
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: schsm-sim --state PATH (--dump | --reset | --vpcd [--port N])\n"
-            "  --state PATH  state file of the virtual card (created factory-fresh if absent)\n"
+            "  --state PATH  state file of the virtual card (--vpcd creates it factory-fresh if absent;\n"
+            "                --dump and --reset need an existing one)\n"
             "  --dump        print what the card holds (PIN counters, keys, files, DKEK status)\n"
             "  --reset       power-cycle the card: every process loses its login\n"
             "  --vpcd        serve the card to pcscd through vsmartcard's vpcd driver\n"
             "  --port N      vpcd port (default 35963, the first vpcd slot)\n"
             "  --help        this text\n"
+            "  --version     show the version\n"
             "environment: SCHSM_SIM_LATENCY_US=N adds N microseconds per APDU; SCHSM_DEBUG=apdu traces APDUs\n");
 }
 
@@ -46,6 +53,9 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("schsm-sim %s\n", SCHSM_VERSION);
             return 0;
         } else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
             state = argv[++i];
@@ -77,6 +87,19 @@ int main(int argc, char **argv)
     }
     if (vpcd)
         return sim_vpcd_run(state, port);
+    /* Looking at or resetting a card never makes one: a mistyped path must not leave a new card
+     * and a .lock file behind. */
+    struct stat st;
+    if (stat(state, &st) != 0) {
+        fprintf(stderr, "schsm-sim: %s: no such state file (%s); check the path, or create a card with "
+                "'schsm-sim --state PATH --vpcd' or 'schsm-tool --reader sim:PATH init'\n", state, strerror(errno));
+        return 1;
+    }
+    if (S_ISREG(st.st_mode) && st.st_size == 0) {
+        fprintf(stderr, "schsm-sim: %s: the state file is empty (0 bytes), so it holds no card; delete it "
+                "to start a factory-fresh card\n", state);
+        return 1;
+    }
     sim_store *s = NULL;
     errno = 0;
     int rc = sim_store_open(state, &s);

@@ -58,15 +58,11 @@ static int run_keygen(tool_ctx *ctx, tool_args *a)
         p.algorithms = algs;
         p.algorithms_len = n_algs;
     }
-    s = tool_arg(a, "key-domain");
-    if (s != NULL) {
-        long d;
-        if (tool_parse_uint(s, 0, 255, &d) != HSM_OK)
-            return tool_usage_error(ctx, "--key-domain must be a number from 0 to 255");
-        p.key_domain = (int)d;
-    }
+    int rc = TOOL_OK;
+    if (tool_arg(a, "key-domain") != NULL && (rc = tool_key_domain_opt(ctx, a, &p.key_domain)) != TOOL_OK)
+        return rc;
 
-    int rc = tool_login(ctx, 0);
+    rc = tool_login(ctx, 0);
     if (rc != TOOL_OK)
         return rc;
     hsm_key k;

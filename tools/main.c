@@ -213,8 +213,13 @@ static int parse_opts(tool_ctx *ctx, int argc, char **argv, int *pos, tool_args 
             return PARSE_HELP;
         if (strcmp(o->name, "version") == 0)
             return PARSE_VERSION;
-        if (strcmp(o->name, "reader") == 0)
+        if (strcmp(o->name, "reader") == 0) {
+            if (*val == '\0')
+                return tool_usage_error(ctx, "--reader must not be empty (leave it out to use $SCHSM_READER "
+                                        "or the first reader with a SmartCard-HSM; 'schsm-tool readers' "
+                                        "lists them)");
             ctx->reader = val;
+        }
         else if (strcmp(o->name, "pin") == 0)
             ctx->pin_value = val;
         else if (strcmp(o->name, "pin-source") == 0)

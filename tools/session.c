@@ -107,3 +107,51 @@ int tool_find_key(tool_ctx *ctx, tool_args *a, hsm_key *out)
         return tool_token_fail(ctx, "no such key");
     return TOOL_OK;
 }
+
+/* Highest domain number the card answers for, by MANAGE KEY DOMAIN queries (no state change):
+ * an out-of-range index answers 6A86, a provisioned empty slot 6A88. */
+static int count_domains(hsm_card *c)
+{
+    int n = 0;
+    for (int d = 0; d < 256; d++) {
+        hsm_dkek_status st;
+        int rv = hsm_card_key_domain(c, 0, (uint8_t)d, NULL, 0, &st);
+        if (rv != HSM_OK && !(rv == HSM_E_SW && hsm_card_last_sw(c) == 0x6A88))
+            break;
+        n = d + 1;
+    }
+    return n;
+}
+
+int tool_key_domain_opt(tool_ctx *ctx, tool_args *a, int *domain)
+{
+    const char *s = tool_arg(a, "key-domain");
+    long d = 0;
+    *domain = 0;
+    if (s == NULL)
+        return TOOL_OK;
+    if (tool_parse_uint(s, 0, 255, &d) != HSM_OK)
+        return tool_usage_error(ctx, "--key-domain must be a number from 0 to 255");
+    *domain = (int)d;
+    int rc = tool_reach(ctx);
+    if (rc != TOOL_OK)
+        return rc;
+    hsm_card *c = hsm_token_lock(ctx->tok);
+    if (c == NULL)
+        return tool_token_fail(ctx, "cannot reach the card");
+    hsm_dkek_status st;
+    int rv = hsm_card_key_domain(c, 0, (uint8_t)d, NULL, 0, &st);
+    int out_of_range = rv == HSM_E_SW && (hsm_card_last_sw(c) == 0x6A86 || hsm_card_last_sw(c) == 0x6D00);
+    int n = out_of_range ? count_domains(c) : 0;
+    hsm_token_unlock(ctx->tok, 0);
+    if (!out_of_range)
+        return TOOL_OK;
+    if (n == 0)
+        return tool_usage_error(ctx, "--key-domain %ld: this card has no key domains (initialise it with "
+                                "'schsm-tool init --key-domains N' or 'init --dkek-shares N')", d);
+    if (n == 1)
+        return tool_usage_error(ctx, "--key-domain %ld: this card has only key domain 0; see "
+                                "'schsm-tool key-domains'", d);
+    return tool_usage_error(ctx, "--key-domain %ld: this card has %d key domains (0 to %d); see "
+                            "'schsm-tool key-domains'", d, n, n - 1);
+}

@@ -143,6 +143,9 @@ void tool_json_finish(tool_json *j);
 
 /* Key selection shared by delete, import-cert, export-pubkey: --label and/or --id. */
 int tool_find_key(tool_ctx *ctx, tool_args *a, hsm_key *out);
+/* --key-domain N: 0 when absent; a usage error (exit 2) when N is not a number or the card has no
+ * such domain (asked with a MANAGE KEY DOMAIN query, before any change). */
+int tool_key_domain_opt(tool_ctx *ctx, tool_args *a, int *domain);
 const char *tool_key_type_name(int type);
 
 #endif
