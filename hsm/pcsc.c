@@ -149,6 +149,30 @@ static void disconnect(pcsc_t *p)
     p->connected = 0;
 }
 
+/* Keeps in sel only the selected readers whose card answers as a SmartCard-HSM. When exactly one
+ * does, p stays connected to it and *chosen names it. Returns how many do. */
+static size_t narrow_to_hsm(pcsc_t *p, const char *names, unsigned char *sel, const char **chosen)
+{
+    size_t n = 0, i = 0;
+    const char *last = NULL;
+    LONG r;
+    for (const char *s = names; *s != '\0'; s += strlen(s) + 1, i++) {
+        if (!sel[i])
+            continue;
+        sel[i] = connect_reader(p, s, &r) == HSM_OK && is_sc_hsm(p);
+        disconnect(p);
+        if (sel[i]) {
+            n++;
+            last = s;
+        }
+    }
+    if (n == 1 && connect_reader(p, last, &r) == HSM_OK) {
+        *chosen = last;
+        return 1;
+    }
+    return n == 1 ? 0 : n;
+}
+
 int hsm_pcsc_open(const char *reader_match, hsm_transport **out, char *why, size_t why_len)
 {
     if (out == NULL)
@@ -213,13 +237,23 @@ int hsm_pcsc_open(const char *reader_match, hsm_transport **out, char *why, size
             goto fail;
         }
         if (hits > 1 && exact == NULL) {
-            join_names(names, sel, list, sizeof(list));
-            char msg[1200];
-            snprintf(msg, sizeof(msg), "\"%s\" matches %zu readers: %s; give a longer part of the name",
-                     reader_match, hits, list);
-            say(why, why_len, msg);
-            rc = HSM_E_AMBIGUOUS;
-            goto fail;
+            /* The one rule everywhere (the store's too, reader/pick.c): a substring is narrowed to
+             * the readers that hold a SmartCard-HSM, and only then is it ambiguous. */
+            size_t hsms = narrow_to_hsm(p, names, sel, &chosen);
+            if (hsms != 1) {
+                join_names(names, hsms == 0 ? NULL : sel, list, sizeof(list));
+                char msg[1200];
+                if (hsms == 0)
+                    snprintf(msg, sizeof(msg), "\"%s\" matches %zu readers but none holds a SmartCard-HSM "
+                             "(readers present: %s); insert the token", reader_match, hits, list);
+                else
+                    snprintf(msg, sizeof(msg), "\"%s\" matches %zu readers holding a SmartCard-HSM: %s; give "
+                             "a longer part of the name, or serial=VALUE / token=LABEL", reader_match, hsms, list);
+                say(why, why_len, msg);
+                rc = hsms == 0 ? HSM_E_NO_READER : HSM_E_AMBIGUOUS;
+                goto fail;
+            }
+            goto chosen_connected;
         }
         if (exact != NULL)
             chosen = exact;
@@ -252,6 +286,7 @@ int hsm_pcsc_open(const char *reader_match, hsm_transport **out, char *why, size
             goto fail;
         }
     }
+chosen_connected:
     snprintf(p->base.reader, sizeof(p->base.reader), "%s", chosen);
     free(sel);
     free(names);

@@ -57,15 +57,8 @@ tls_free_port() {
     return 1
 }
 
-wait_port() {   # PORT PID: until something listens on PORT (and PID still lives)
-    local i hex
-    hex=$(printf '%04X' "$1")
-    for i in $(seq 150); do
-        grep -q "^ *[0-9]*: 0100007F:$hex 00000000:0000 0A" /proc/net/tcp 2>/dev/null && return 0
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
+wait_port() {   # PORT PID: until PID (or a child) listens on PORT; see wait_listen in checks.sh
+    wait_listen "$1" "$2"
 }
 
 # --- the card and the PKI --------------------------------------------------------------------
