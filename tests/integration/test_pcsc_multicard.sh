@@ -116,9 +116,9 @@ check_log_has tool-ambiguous-names-cards "readers holding a SmartCard-HSM"
 # ... and, when several cards remain, by serial= / token=.
 sign_on env-and-token 1 "schsm:token=tok1;object=k;type=private$Q" SCHSM_READER="Virtual PCD"
 sign_on env-and-serial 0 "schsm:serial=${SER[0]};object=k;type=private$Q" SCHSM_READER="Virtual PCD"
-# A store listing by serial shows that card's key only (its private and public halves).
+# A store listing by serial shows that card's key only (its Name, private and public halves).
 check list-by-serial openssl storeutl $PROV -noout "schsm:serial=${SER[2]}$Q"
-check_log_has list-by-serial 'Total found: 2$'
+check_log_has list-by-serial 'Total found: 3$'  # Name, Pkey, Public key
 check pub-by-token openssl pkey $PROV -pubin -in "schsm:token=tok1;object=k;type=public" -pubout -out "$T/tok1.pem"
 check pub-by-token-is-card1 cmp "$T/tok1.pem" "$T/pub1.pem"
 
