@@ -1,4 +1,4 @@
-/* keygen, list, delete: the key directory. */
+/* keygen, delete: making and removing keys (list: cmd_list.c). */
 #include "tools/util.h"
 
 #include <stdlib.h>
@@ -21,7 +21,7 @@ static void print_hex(FILE *f, const uint8_t *p, size_t n)
 
 static int run_keygen(tool_ctx *ctx, tool_args *a)
 {
-    char why[256];
+    char why[TOOL_CURVE_LIST_MAX + 128];
     const char *type = tool_arg(a, "type");
     const char *label = tool_arg(a, "label");
     if (type == NULL)
@@ -95,169 +95,6 @@ static int run_keygen(tool_ctx *ctx, tool_args *a)
     return TOOL_OK;
 }
 
-/* ---- list ---- */
-
-typedef struct {
-    const char *type;
-    char label[HSM_LABEL_MAX];
-    char id[2 * HSM_ID_MAX + 1];
-    unsigned bits;
-    char curve[64];
-    int key_ref;        /* -1 none */
-    char subject[256];  /* certificates */
-} row;
-
-static void hex_into(char *out, const uint8_t *p, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static void pkey_facts(EVP_PKEY *pk, row *r)
-{
-    size_t len = 0;
-    if (r->bits == 0)
-        r->bits = (unsigned)EVP_PKEY_get_bits(pk);
-    if (EVP_PKEY_get_group_name(pk, r->curve, sizeof(r->curve), &len) != 1)
-        r->curve[0] = '\0';
-}
-
-static void key_row(tool_ctx *ctx, const hsm_key *k, row *r)
-{
-    memset(r, 0, sizeof(*r));
-    r->type = tool_key_type_name(k->type);
-    snprintf(r->label, sizeof(r->label), "%s", k->label);
-    hex_into(r->id, k->id, k->id_len);
-    r->bits = k->bits;
-    r->key_ref = k->key_ref;
-    if (k->type == HSM_KEY_EC && k->has_cert_file) {
-        EVP_PKEY *pk = NULL;
-        if (hsm_token_public_key(ctx->tok, k, &pk) == HSM_OK && pk != NULL)
-            pkey_facts(pk, r);
-        EVP_PKEY_free(pk);
-    }
-}
-
-static void cert_row(tool_ctx *ctx, const hsm_cert_ref *c, row *r)
-{
-    memset(r, 0, sizeof(*r));
-    r->type = "cert";
-    snprintf(r->label, sizeof(r->label), "%s", c->label);
-    hex_into(r->id, c->id, c->id_len);
-    r->key_ref = (c->fid >> 8) == HSM_PREFIX_EE_CERT ? (int)(c->fid & 0xFF) : -1;
-    hsm_bytes b = HSM_BYTES_INIT;
-    if (hsm_token_read_file(ctx->tok, c->fid, &b) == HSM_OK) {
-        const unsigned char *q = b.data;
-        X509 *x = X509_new_ex(hsm_libctx(), NULL);
-        if (x != NULL && d2i_X509(&x, &q, (long)b.len) != NULL) {
-            X509_NAME_oneline(X509_get_subject_name(x), r->subject, sizeof(r->subject));
-            EVP_PKEY *pk = X509_get0_pubkey(x);
-            if (pk != NULL)
-                pkey_facts(pk, r);
-        }
-        X509_free(x);
-    }
-    hsm_bytes_free(&b);
-}
-
-static void json_row(tool_json *j, const row *r)
-{
-    tool_json_begin_object(j);
-    tool_json_key(j, "label");
-    tool_json_string(j, r->label);
-    tool_json_key(j, "id");
-    tool_json_string(j, r->id);
-    tool_json_key(j, "type");
-    tool_json_string(j, r->type);
-    tool_json_key(j, "bits");
-    if (r->bits)
-        tool_json_int(j, r->bits);
-    else
-        tool_json_null(j);
-    tool_json_key(j, "curve");
-    tool_json_string(j, r->curve[0] ? r->curve : NULL);
-    tool_json_key(j, "key_ref");
-    if (r->key_ref >= 0)
-        tool_json_int(j, r->key_ref);
-    else
-        tool_json_null(j);
-    if (strcmp(r->type, "cert") == 0) {
-        tool_json_key(j, "subject");
-        tool_json_string(j, r->subject[0] ? r->subject : NULL);
-    }
-    tool_json_end_object(j);
-}
-
-static void table(const row *rows, size_t n)
-{
-    int wid = 2, wcurve = 5;
-    for (size_t i = 0; i < n; i++) {
-        if ((int)strlen(rows[i].id) > wid)
-            wid = (int)strlen(rows[i].id);
-        if ((int)strlen(rows[i].curve) > wcurve)
-            wcurve = (int)strlen(rows[i].curve);
-    }
-    printf("%-5s %5s %-*s %4s %-*s %s\n", "TYPE", "BITS", wcurve, "CURVE", "REF", wid, "ID", "LABEL");
-    for (size_t i = 0; i < n; i++) {
-        const row *r = &rows[i];
-        char bits[16], ref[8];
-        snprintf(bits, sizeof(bits), r->bits ? "%u" : "-", r->bits);
-        snprintf(ref, sizeof(ref), r->key_ref >= 0 ? "%d" : "-", r->key_ref);
-        printf("%-5s %5s %-*s %4s %-*s %s", r->type, bits, wcurve, r->curve[0] ? r->curve : "-", ref, wid,
-               r->id, r->label);
-        if (r->subject[0])
-            printf("  (%s)", r->subject);
-        printf("\n");
-    }
-    if (n == 0)
-        printf("(no keys or certificates on the card)\n");
-}
-
-static int run_list(tool_ctx *ctx, tool_args *a)
-{
-    int rc = tool_open(ctx);
-    if (rc != TOOL_OK)
-        return rc;
-    hsm_key *keys = NULL;
-    hsm_cert_ref *certs = NULL;
-    size_t nk = 0, nc = 0;
-    if (hsm_token_list_keys(ctx->tok, &keys, &nk) != HSM_OK)
-        return tool_token_fail(ctx, "cannot list the keys");
-    if (hsm_token_list_certs(ctx->tok, &certs, &nc) != HSM_OK) {
-        free(keys);
-        return tool_token_fail(ctx, "cannot list the certificates");
-    }
-    row *rows = calloc(nk + nc + 1, sizeof(row));
-    if (rows == NULL) {
-        free(keys);
-        free(certs);
-        return tool_error(ctx, TOOL_FAIL, "out of memory");
-    }
-    for (size_t i = 0; i < nk; i++)
-        key_row(ctx, &keys[i], &rows[i]);
-    for (size_t i = 0; i < nc; i++)
-        cert_row(ctx, &certs[i], &rows[nk + i]);
-    if (tool_flag(a, "json")) {
-        tool_json j;
-        tool_json_init(&j, stdout);
-        tool_json_begin_array(&j);
-        for (size_t i = 0; i < nk + nc; i++)
-            json_row(&j, &rows[i]);
-        tool_json_end_array(&j);
-        tool_json_finish(&j);
-    } else {
-        table(rows, nk + nc);
-    }
-    free(rows);
-    free(keys);
-    free(certs);
-    return TOOL_OK;
-}
-
 /* ---- delete ---- */
 
 static int run_delete(tool_ctx *ctx, tool_args *a)
@@ -287,18 +124,13 @@ static int run_delete(tool_ctx *ctx, tool_args *a)
 }
 
 static const tool_opt keygen_opts[] = {
-    { "type", "T", "ec:CURVE (prime256v1/P-256, secp384r1, secp521r1, brainpoolP256r1, brainpoolP384r1, "
-                   "brainpoolP512r1, secp256k1), rsa:BITS (1024, 1536, 2048, 3072, 4096) or aes:BITS "
-                   "(128, 192, 256)" },
+    { "type", "T", "ec:CURVE (the curves are listed below), rsa:BITS (1024, 1536, 2048, 3072, 4096) or "
+                   "aes:BITS (128, 192, 256)" },
     { "label", "L", "key label (required, unique on the card)" },
     { "id", "HEX", "key ID (CKA_ID); default: SHA-1 of the public key, as OpenSC does" },
     { "algorithms", "LIST", "restrict the key to these algorithms: comma list of names (ecdsa, ecdsa-sha256, "
                             "ecdh, rsa-raw, rsa-pkcs1, rsa-pss, rsa-decrypt, wrap, ...) or hex ids" },
     { "key-domain", "N", "put the key in key domain N" },
-    { NULL, NULL, NULL },
-};
-static const tool_opt list_opts[] = {
-    { "json", NULL, "print a JSON array of objects (label, id, type, bits, curve, key_ref)" },
     { NULL, NULL, NULL },
 };
 static const tool_opt delete_opts[] = {
@@ -313,9 +145,6 @@ const tool_cmd tool_cmd_keygen = {
     "Needs the user PIN. Without --algorithms the key may be used with every algorithm that fits\n"
     "its type (and exported when a DKEK is set up).",
     keygen_opts, run_keygen,
-};
-const tool_cmd tool_cmd_list = {
-    "list", "[--json]", "list keys and certificates on the card", "No PIN is needed.", list_opts, run_list,
 };
 const tool_cmd tool_cmd_delete = {
     "delete", "--label L | --id HEX [--yes]", "delete a key with its description and certificate",

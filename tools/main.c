@@ -106,6 +106,14 @@ static void cmd_help(FILE *f, const tool_cmd *c)
         fprintf(f, "\nOptions:\n");
         print_opts(f, c->opts);
     }
+    if (c == &tool_cmd_keygen) {
+        /* the same list the --type error gives */
+        char curves[TOOL_CURVE_LIST_MAX + 32];
+        memcpy(curves, "Curves (ec:NAME): ", 19);
+        tool_curve_list(curves + 18, sizeof(curves) - 18);
+        fprintf(f, "\n");
+        print_wrapped(f, curves, 2, 100);
+    }
     fprintf(f, "\nGlobal options:\n");
     print_opts(f, global_opts);
 }

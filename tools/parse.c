@@ -60,16 +60,22 @@ int tool_parse_uint(const char *s, long min, long max, long *out)
     return HSM_OK;
 }
 
-static void curve_names(char *buf, size_t cap)
+void tool_curve_list(char *buf, size_t cap)
 {
     size_t n = 0, off = 0;
     const hsm_curve *all = hsm_curve_all(&n);
+    if (cap == 0)
+        return;
     buf[0] = '\0';
-    for (size_t i = 0; i < n && off < cap; i++) {
-        int w = snprintf(buf + off, cap - off, "%s%s", i ? ", " : "", all[i].name);
-        if (w < 0)
-            break;
-        off += (size_t)w;
+    for (size_t i = 0; i < n; i++) {
+        char one[96];
+        snprintf(one, sizeof(one), "%s%s%s%s", i ? ", " : "", all[i].name, all[i].alias ? "/" : "",
+                 all[i].alias ? all[i].alias : "");
+        size_t l = strlen(one);
+        if (off + l + 1 > cap)
+            break;   /* whole names only: never cut one mid-word */
+        memcpy(buf + off, one, l + 1);
+        off += l;
     }
 }
 
@@ -79,10 +85,9 @@ int tool_parse_keytype(const char *spec, tool_keytype *out, char *why, size_t wh
     if (strncasecmp(spec, "ec:", 3) == 0) {
         const hsm_curve *c = hsm_curve_by_name(spec + 3);
         if (c == NULL) {
-            char names[256];
-            curve_names(names, sizeof(names));
-            snprintf(why, why_len, "unknown or unsupported curve '%.40s': use one of %s (P-256 is an alias "
-                     "of prime256v1)", spec + 3, names);
+            char names[TOOL_CURVE_LIST_MAX];
+            tool_curve_list(names, sizeof(names));
+            snprintf(why, why_len, "unknown or unsupported curve '%.40s': use one of %s", spec + 3, names);
             return HSM_E_ARGS;
         }
         out->type = HSM_KEY_EC;

@@ -114,6 +114,9 @@ typedef struct {
     unsigned rsa_bits;
 } tool_keytype;
 int tool_parse_keytype(const char *spec, tool_keytype *out, char *why, size_t why_len);
+/* The card's curves for help and errors alike: "prime192v1/P-192, ..., brainpoolP512r1" (name/alias). */
+#define TOOL_CURVE_LIST_MAX 768
+void tool_curve_list(char *buf, size_t cap);
 /* Comma list of names or hex bytes; out holds at most 16 ids. key_type limits the names. */
 int tool_parse_algorithms(const char *list, int key_type, uint8_t out[16], size_t *n,
                           char *why, size_t why_len);
