@@ -7,6 +7,7 @@
 #include <PCSC/winscard.h>
 #include <PCSC/pcsclite.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,34 @@ static void say_err(char *why, size_t why_len, const char *what, LONG r)
 {
     char msg[256];
     snprintf(msg, sizeof(msg), "%s: %s", what, pcsc_stringify_error(r));
+    say(why, why_len, msg);
+}
+
+/* Why PC/SC cannot be used. pcsc-lite answers SCARD_E_NO_SERVICE both when pcscd is down and when
+ * this process may not connect to its socket (an nginx worker running as www-data with a root-only
+ * socket); the socket itself tells them apart. polkit refusals come as SCARD_W_SECURITY_VIOLATION
+ * (or SCARD_E_NO_ACCESS). */
+static void say_service(char *why, size_t why_len, LONG r)
+{
+    char msg[512];
+    const char *sock = getenv("PCSCLITE_CSOCK_NAME");
+    if (sock == NULL || *sock == '\0')
+        sock = "/run/pcscd/pcscd.comm";
+    if (r == SCARD_W_SECURITY_VIOLATION || r == SCARD_E_NO_ACCESS) {
+        snprintf(msg, sizeof(msg), "pcscd refused this process (uid %u) access to the smart cards (%s): allow "
+                 "this user in pcscd's polkit rules (org.debian.pcsc-lite.access_pcsc and "
+                 "access_card), or run the program as a user who may use them", (unsigned)getuid(),
+                 pcsc_stringify_error(r));
+    } else if (r == SCARD_E_NO_SERVICE && access(sock, F_OK) == 0 && access(sock, R_OK | W_OK) != 0
+               && errno == EACCES) {
+        snprintf(msg, sizeof(msg), "permission denied on the PC/SC socket %s: pcscd is running, but this "
+                 "process (uid %u) may not connect to it; give this user access to the socket (its "
+                 "directory and file modes), or run the program as a user who may", sock, (unsigned)getuid());
+    } else if (r == SCARD_E_NO_SERVICE) {
+        snprintf(msg, sizeof(msg), "PC/SC service not available: is pcscd running? (systemctl start pcscd)");
+    } else {
+        snprintf(msg, sizeof(msg), "cannot talk to PC/SC: %s", pcsc_stringify_error(r));
+    }
     say(why, why_len, msg);
 }
 
@@ -186,17 +215,14 @@ int hsm_pcsc_open(const char *reader_match, hsm_transport **out, char *why, size
     LONG r = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &p->ctx);
     if (r != SCARD_S_SUCCESS) {
         free(p);
-        if (r == SCARD_E_NO_SERVICE)
-            say(why, why_len, "PC/SC service not available: is pcscd running? (systemctl start pcscd)");
-        else
-            say_err(why, why_len, "cannot talk to PC/SC", r);
+        say_service(why, why_len, r);
         return HSM_E_NO_READER;
     }
     char *names = NULL;
     int rc = list_readers(p->ctx, &names, &r);
     if (rc != HSM_OK) {
-        if (r == SCARD_E_NO_SERVICE)
-            say(why, why_len, "PC/SC service not available: is pcscd running? (systemctl start pcscd)");
+        if (r == SCARD_E_NO_SERVICE || r == SCARD_W_SECURITY_VIOLATION || r == SCARD_E_NO_ACCESS)
+            say_service(why, why_len, r);
         else if (rc == HSM_E_NO_READER)
             say(why, why_len, "no smart card reader found: plug in the token (is pcscd running? "
                 "systemctl start pcscd)");
@@ -301,18 +327,29 @@ fail:
     return rc;
 }
 
-int hsm_pcsc_list(char **names)
+int hsm_pcsc_list_why(char **names, char *why, size_t why_len)
 {
     SCARDCONTEXT ctx;
     if (names == NULL)
         return HSM_E_ARGS;
     *names = NULL;
     LONG r = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
-    if (r != SCARD_S_SUCCESS)
+    if (r != SCARD_S_SUCCESS) {
+        say_service(why, why_len, r);
         return HSM_E_NO_READER;
+    }
     int rc = list_readers(ctx, names, &r);
     SCardReleaseContext(ctx);
+    if (rc == HSM_E_NO_READER)
+        say(why, why_len, "no smart card reader found: plug in the token");
+    else if (rc != HSM_OK)
+        say_service(why, why_len, r);
     return rc;
+}
+
+int hsm_pcsc_list(char **names)
+{
+    return hsm_pcsc_list_why(names, NULL, 0);
 }
 
 /* A handle that lost its card (or pcscd restarted): connect afresh to the same reader name. */

@@ -189,5 +189,13 @@ int hsm_token_delete_key(hsm_token *t, const hsm_key *k);
  * (same nn) unless CBnn exists, so it is never lost; hsm_token_public_key() falls back to
  * CBnn when CEnn is gone. CEnn is deleted and written anew (no stale trailing bytes). */
 int hsm_token_store_cert(hsm_token *t, const hsm_key *k, const uint8_t *der, size_t len);
+/* Removes the X.509 certificate of a key and keeps the key: the CV request kept in CBnn goes back to
+ * CEnn (as after key generation). Refused (HSM_E_ARGS, nothing changed) when no request was kept,
+ * since the certificate is then the card's only copy of the public key; HSM_E_NOT_FOUND without an
+ * X.509 certificate. */
+int hsm_token_delete_cert(hsm_token *t, const hsm_key *k);
+/* New label and/or ID (NULL = keep) in the key's description (C4nn). Another key may not have
+ * them. The key itself and its certificate stay. */
+int hsm_token_rename_key(hsm_token *t, const hsm_key *k, const char *label, const uint8_t *id, size_t id_len);
 
 #endif

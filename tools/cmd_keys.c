@@ -10,6 +10,7 @@
 #include "hsm/crypto.h"
 #include "hsm/curves.h"
 #include "hsm/rv.h"
+#include "hsm/uri_text.h"
 
 static void print_hex(FILE *f, const uint8_t *p, size_t n)
 {
@@ -18,6 +19,51 @@ static void print_hex(FILE *f, const uint8_t *p, size_t n)
 }
 
 /* ---- keygen ---- */
+
+/* keygen --json: the new key as list --json shows it, plus the algorithms it is limited to. */
+static int keygen_json(tool_ctx *ctx, const hsm_key *k, const hsm_curve *curve, const uint8_t *algs,
+                       size_t n_algs)
+{
+    char serial[64] = "", *idhex = hsm_hex_encode(k->id, k->id_len);
+    if (hsm_token_serial(ctx->tok, serial, sizeof(serial)) != HSM_OK)
+        serial[0] = '\0';
+    const char *type = k->type == HSM_KEY_AES ? NULL : "private";
+    char *uri = hsm_object_uri(NULL, k->label, NULL, 0, type);
+    char *full = hsm_object_uri(serial, k->label, k->id, k->id_len, type);
+    tool_json j;
+    tool_json_init(&j, stdout);
+    tool_json_begin_object(&j);
+    tool_json_key(&j, "label");
+    tool_json_string(&j, k->label);
+    tool_json_key(&j, "id");
+    tool_json_string(&j, idhex);
+    tool_json_key(&j, "type");
+    tool_json_string(&j, tool_key_type_name(k->type));
+    tool_json_key(&j, "bits");
+    tool_json_int(&j, k->bits);
+    tool_json_key(&j, "curve");
+    tool_json_string(&j, curve != NULL ? curve->name : NULL);
+    tool_json_key(&j, "key_ref");
+    tool_json_int(&j, k->key_ref);
+    tool_json_key(&j, "uri");
+    tool_json_string(&j, uri);
+    tool_json_key(&j, "uri_full");
+    tool_json_string(&j, full);
+    tool_json_key(&j, "algorithms");
+    tool_json_begin_array(&j);
+    for (size_t i = 0; i < n_algs; i++) {
+        char hex[3];
+        snprintf(hex, sizeof(hex), "%02x", algs[i]);
+        tool_json_string(&j, tool_alg_name(algs[i]) != NULL ? tool_alg_name(algs[i]) : hex);
+    }
+    tool_json_end_array(&j);
+    tool_json_end_object(&j);
+    tool_json_finish(&j);
+    free(idhex);
+    free(uri);
+    free(full);
+    return TOOL_OK;
+}
 
 static int run_keygen(tool_ctx *ctx, tool_args *a)
 {
@@ -67,17 +113,24 @@ static int run_keygen(tool_ctx *ctx, tool_args *a)
         return rc;
     hsm_key k;
     memset(&k, 0, sizeof(k));
-    if (hsm_token_generate(ctx->tok, &p, &k) != HSM_OK)
+    char what[96];
+    snprintf(what, sizeof(what), "generating %s key '%s' on the card", type, label);
+    tool_progress_begin(what);
+    int gen = hsm_token_generate(ctx->tok, &p, &k);
+    tool_progress_end();
+    if (gen != HSM_OK)
         return tool_token_fail(ctx, "key generation failed");
 
+    const hsm_curve *curve = k.type == HSM_KEY_EC ? hsm_curve_by_nid(kt.ec_nid) : NULL;
+    if (tool_flag(a, "json"))
+        return keygen_json(ctx, &k, curve, algs, n_algs);
     printf("Generated a key on the card:\n");
     printf("  label:    %s\n", k.label);
     printf("  id:       ");
     print_hex(stdout, k.id, k.id_len);
     printf("\n  key ref:  %u\n", k.key_ref);
     if (k.type == HSM_KEY_EC) {
-        const hsm_curve *c = hsm_curve_by_nid(kt.ec_nid);
-        printf("  type:     ec %s (%u bits)\n", c != NULL ? c->name : "?", k.bits);
+        printf("  type:     ec %s (%u bits)\n", curve != NULL ? curve->name : "?", k.bits);
     } else {
         printf("  type:     %s %u bits\n", tool_key_type_name(k.type), k.bits);
     }
@@ -131,6 +184,8 @@ static const tool_opt keygen_opts[] = {
     { "algorithms", "LIST", "restrict the key to these algorithms: comma list of names (ecdsa, ecdsa-sha256, "
                             "ecdh, rsa-raw, rsa-pkcs1, rsa-pss, rsa-decrypt, wrap, ...) or hex ids" },
     { "key-domain", "N", "put the key in key domain N" },
+    { "json", NULL, "print the new key as a JSON object: label, id, type, bits, curve, key_ref, uri, "
+                    "uri_full, algorithms" },
     { NULL, NULL, NULL },
 };
 static const tool_opt delete_opts[] = {
@@ -140,7 +195,7 @@ static const tool_opt delete_opts[] = {
 };
 
 const tool_cmd tool_cmd_keygen = {
-    "keygen", "--type ec:CURVE|rsa:BITS|aes:BITS --label L [--id HEX] [--algorithms LIST] [--key-domain N]",
+    "keygen", "--type ec:CURVE|rsa:BITS|aes:BITS --label L [--id HEX] [--algorithms LIST] [--key-domain N] [--json]",
     "generate a key pair (or an AES key) on the card",
     "Needs the user PIN. Without --algorithms the key may be used with every algorithm that fits\n"
     "its type (and exported when a DKEK is set up).",

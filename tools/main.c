@@ -28,6 +28,11 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_delete,
     &tool_cmd_import_cert,
     &tool_cmd_export_pubkey,
+    &tool_cmd_export_cert,
+    &tool_cmd_delete_cert,
+    &tool_cmd_rename,
+    &tool_cmd_random,
+    &tool_cmd_readers,
     &tool_cmd_create_dkek_share,
     &tool_cmd_import_dkek_share,
     &tool_cmd_dkek_status,
@@ -44,6 +49,7 @@ static const tool_opt global_opts[] = {
                      "default $SCHSM_READER, else the first reader with a SmartCard-HSM" },
     { "pin", "PIN", "user PIN (visible to other users in the process list: prefer --pin-source)" },
     { "pin-source", "SRC", "read the user PIN from file:PATH (first line) or env:NAME" },
+    { "wait", NULL, "wait until the card is present before the command touches it (Ctrl-C to stop)" },
     { "help", NULL, "show help (also -h)" },
     { "version", NULL, "show the version" },
     { NULL, NULL, NULL },
@@ -191,6 +197,13 @@ static int parse_opts(tool_ctx *ctx, int argc, char **argv, int *pos, tool_args 
         if (strncmp(s, "--", 2) != 0 || s[2] == '\0') {
             if (stop_at_word)
                 return PARSE_OK;
+            /* random N: the one command with an argument that is not an option */
+            if (a != NULL && ctx->cmd == &tool_cmd_random && opt_index(a->opts, "bytes", 5) >= 0
+                && !a->set[opt_index(a->opts, "bytes", 5)]) {
+                a->set[opt_index(a->opts, "bytes", 5)] = 1;
+                a->val[opt_index(a->opts, "bytes", 5)] = s;
+                continue;
+            }
             return tool_usage_error(ctx, "unexpected argument '%s'", s);
         }
         const char *name = s + 2;
@@ -232,6 +245,8 @@ static int parse_opts(tool_ctx *ctx, int argc, char **argv, int *pos, tool_args 
             ctx->pin_value = val;
         else if (strcmp(o->name, "pin-source") == 0)
             ctx->pin_source = val;
+        else if (strcmp(o->name, "wait") == 0)
+            ctx->wait = 1;
     }
     return PARSE_OK;
 }

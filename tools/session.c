@@ -2,16 +2,41 @@
  * the card needs it, error reporting, and picking a key by --label / --id. */
 #include "tools/util.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "hsm/rv.h"
 #include "hsm/sw.h"
 #include "reader/reader.h"
 
+/* --wait: polls the reader until it opens (the card is there), with the spinner on a terminal.
+ * Opening and closing a transport is all it does: no APDU beyond the SmartCard-HSM probe. */
+static void wait_for_card(tool_ctx *ctx)
+{
+    hsm_transport *tr = NULL;
+    char why[512];
+    int shown = 0;
+    tool_progress_begin("waiting for the card");
+    while (schsm_reader_open(ctx->reader, &tr, why, sizeof(why)) != HSM_OK) {
+        if (!shown && !isatty(STDERR_FILENO)) {
+            fprintf(stderr, "%s: waiting for the card (%s)\n", ctx->prog, why);
+            shown = 1;
+        }
+        struct timespec ts = { 0, 250 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    tool_progress_end();
+    tr->ops->close(tr);
+}
+
 int tool_open(tool_ctx *ctx)
 {
     if (ctx->tok != NULL)
         return TOOL_OK;
+    if (ctx->wait)
+        wait_for_card(ctx);
     int rv = hsm_token_new(ctx->reader, schsm_reader_open, &ctx->tok);
     if (rv != HSM_OK) {
         ctx->tok = NULL;

@@ -53,6 +53,7 @@ struct tool_ctx {
     char *pin;              /* the user PIN once read; cleansed at exit */
     size_t pin_len;
     hsm_token *tok;
+    int wait;               /* --wait: wait for the card before the first card access */
 };
 
 /* Commands (one file per group). */
@@ -67,6 +68,11 @@ extern const tool_cmd tool_cmd_list;
 extern const tool_cmd tool_cmd_delete;
 extern const tool_cmd tool_cmd_import_cert;
 extern const tool_cmd tool_cmd_export_pubkey;
+extern const tool_cmd tool_cmd_export_cert;
+extern const tool_cmd tool_cmd_delete_cert;
+extern const tool_cmd tool_cmd_rename;
+extern const tool_cmd tool_cmd_random;
+extern const tool_cmd tool_cmd_readers;
 
 /* main.c: option lookup. */
 const char *tool_arg(const tool_args *a, const char *name);
@@ -150,5 +156,10 @@ int tool_find_key(tool_ctx *ctx, tool_args *a, hsm_key *out);
  * such domain (asked with a MANAGE KEY DOMAIN query, before any change). */
 int tool_key_domain_opt(tool_ctx *ctx, tool_args *a, int *domain);
 const char *tool_key_type_name(int type);
+
+/* progress.c: a spinner with elapsed time on stderr, drawn only on a terminal and only once the
+ * operation has taken a second. begin/end pair; nested begins are ignored. */
+void tool_progress_begin(const char *what);
+void tool_progress_end(void);
 
 #endif
