@@ -42,4 +42,80 @@ if [ -x "$SIM" ]; then
     run 0 "schsm-sim --dump of the card" "$SIM" --state "$TMP/card.state" --dump
 fi
 
+# --- help says what the commands do (issue 12 item 10) ---
+run 0 "init --help" "$TOOL" init --help
+lacks "init --help: --pin not shown as required" "^Usage: .*--pin PIN"
+contains "init --help: --key-domains" "--key-domains"
+contains "init --help: --force" "--force"
+run 0 "info --json" "$TOOL" info --json
+keys=$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)))')
+run 0 "info --help" "$TOOL" info --help
+for k in $keys; do contains "info --help names JSON key $k" "$k"; done
+run 0 "keygen --help" "$TOOL" keygen --help
+help_curves=$(printf '%s' "$OUT" | tr '\n' ' ' | sed 's/  */ /g' | grep -o 'Curves (ec:NAME): [^G]*' | sed 's/^Curves (ec:NAME): //; s/ *$//')
+run 2 "unknown curve" "$TOOL" --pin $PIN keygen --type ec:nope --label x
+err_curves=$(printf '%s' "$OUT" | grep -o 'use one of .*' | head -1 | sed 's/^use one of //')
+if [ -n "$help_curves" ] && [ "$help_curves" = "$err_curves" ]; then ok "help and error give the same curve list"
+else OUT="help: $help_curves | error: $err_curves"; ko "help and error give the same curve list"; fi
+contains "curve list is not cut" "secp256k1"
+
+# --- keygen --json, list with URIs (issue 12 items 5, 10) ---
+run 0 "keygen --json" "$TOOL" --pin $PIN keygen --type ec:prime256v1 --label api --json
+expect "keygen --json fields" 'd["label"] == "api" and d["curve"] == "prime256v1" and d["uri"] == "schsm:object=api;type=private" and d["uri_full"].startswith("schsm:serial=") and ";id=%" in d["uri_full"]'
+# (the tools never make two keys with one label; tests/unit/test_store_ambiguous.c checks that the
+# ambiguity message gives full URIs, with a card made that way)
+run 0 "list --json" "$TOOL" list --json
+expect "list: unique label gives the short URI" '[x["uri"] for x in d if x["label"] == "api"] == ["schsm:object=api;type=private"]'
+expect "list: full URIs carry the serial" 'all(x["uri_full"].startswith("schsm:serial=") for x in d)'
+run 0 "list (table) has the URI column" "$TOOL" list
+contains "table URI column" "schsm:object=api;type=private"
+export OPENSSL_CONF=/dev/null
+if [ -e "$BUILD/lib/schsm.so" ]; then
+    uri=$("$TOOL" list --json | python3 -c 'import json,sys; print([x["uri"] for x in json.load(sys.stdin) if x["label"] == "web"][0])')
+    run 0 "listed URI works in openssl" openssl pkey -provider-path "$BUILD/lib" -provider schsm -provider default \
+        -in "${uri%;type=private};type=public" -pubin -noout
+fi
+
+# --- certificates: import, list, export, delete-cert (the key stays), rename ---
+if [ -e "$BUILD/lib/schsm.so" ] && openssl req -provider-path "$BUILD/lib" -provider schsm -provider default -x509 -new \
+        -key "schsm:object=api;type=private?pin-value=$PIN" -subj /CN=api -days 30 -out "$TMP/api.crt" 2>/dev/null; then
+    run 0 "import-cert" "$TOOL" --pin $PIN import-cert --label api --in "$TMP/api.crt"
+    run 0 "list --json with the certificate" "$TOOL" list --json
+    expect "certificate subject, issuer, expiry" '[(x["subject"], x["issuer"], len(x["not_after"])) for x in d if x["type"] == "cert"] == [("/CN=api", "/CN=api", 20)]'
+    expect "certificate URI" '[x["uri"] for x in d if x["type"] == "cert"] == ["schsm:object=api;type=cert"]'
+    run 0 "export-cert" "$TOOL" export-cert --label api --out "$TMP/out.pem"
+    if cmp -s <(openssl x509 -in "$TMP/out.pem") <(openssl x509 -in "$TMP/api.crt"); then ok "exported certificate is the imported one"
+    else ko "exported certificate is the imported one"; fi
+    run 0 "export-cert --der" "$TOOL" export-cert --label api --der --out "$TMP/out.der"
+    run 0 "DER parses" openssl x509 -inform DER -in "$TMP/out.der" -noout
+    run 0 "rename" "$TOOL" --pin $PIN rename --label api --new-label api2 --new-id 0a0b
+    run 0 "list after rename" "$TOOL" list --json
+    expect "renamed key and its certificate" 'sorted((x["type"], x["id"]) for x in d if x["label"] == "api2") == [("cert", "0a0b"), ("ec", "0a0b")] and not [x for x in d if x["label"] == "api"]'
+    run 1 "rename to a taken label" "$TOOL" --pin $PIN rename --label api2 --new-label web
+    contains "rename to a taken label: says so" "already exists"
+    run 2 "delete-cert without --yes and no terminal" "$TOOL" --pin $PIN delete-cert --label api2
+    run 0 "delete-cert" "$TOOL" --pin $PIN delete-cert --label api2 --yes
+    run 0 "list after delete-cert" "$TOOL" list --json
+    expect "certificate gone, key kept" '[x["type"] for x in d if x["label"] == "api2"] == ["ec"]'
+    run 0 "public key still readable" "$TOOL" export-pubkey --label api2 --out "$TMP/api2.pub"
+    run 1 "delete-cert of a key without certificate" "$TOOL" --pin $PIN delete-cert --label api2 --yes
+    contains "no certificate: says so" "has no X.509 certificate"
+else
+    ko "certificate part (req failed)"
+fi
+
+# --- random, readers, --wait ---
+run 0 "random N" "$TOOL" random 300 --out "$TMP/rnd"
+if [ "$(stat -c %s "$TMP/rnd")" = 300 ]; then ok "random wrote 300 bytes"; else ko "random wrote 300 bytes"; fi
+run 0 "random --hex" "$TOOL" random 8 --hex
+if printf '%s' "$OUT" | grep -qx '[0-9a-f]\{16\}'; then ok "random --hex prints 16 hex digits"; else ko "random --hex prints 16 hex digits"; fi
+run 2 "random without N" "$TOOL" random
+run 2 "random 0" "$TOOL" random 0
+run 0 "readers --json" "$TOOL" readers --json
+expect "readers lists the virtual card" 'any(x["smartcard_hsm"] and x["reader"].startswith("sim:") and x["serial"] for x in d)'
+run 0 "--wait with the card present" timeout 20 "$TOOL" --wait info --json
+expect "--wait then info" 'd["initialized"] is True'
+run 0 "no spinner when stderr is not a terminal" "$TOOL" --pin $PIN keygen --type rsa:1024 --label quiet
+lacks "no spinner characters" "waiting\|generating"
+
 finish
