@@ -133,7 +133,7 @@ nginx_start() {
     pwline="ssl_password_file $T/pin;"
     [ -n "${NGINX_NO_PASSWORD_FILE:-}" ] && pwline=
     cat >"$d/nginx.conf" <<CONF
-user root;
+user ${NGINX_USER:-root};
 master_process on;
 worker_processes $workers;
 pid $d/nginx.pid;
