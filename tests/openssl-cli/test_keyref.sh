@@ -27,6 +27,18 @@ for k in web rsa1; do
     check "$k: reversed order same key" cmp "$T/$k.rev.pub" "$T/$k.pub"
 done
 
+# No PIN and no terminal (issue 12 item 8): one prompt at most, our reason, no generic STORE error.
+"$SCHSM_BUILD/bin/schsm-sim" --state "$STATE" --reset >/dev/null 2>&1
+check_fail "no PIN, no terminal" setsid -w $OSSL pkey $PROV -in "$T/rsa1.ref" -noout </dev/null
+check_log_has "no PIN, no terminal" "the user PIN is needed for this key"
+check_log_lacks "no PIN, no terminal" "unsupported"
+check "no PIN, no terminal: asked at most once" test "$(grep -c 'Enter pass phrase' "$(_logname "no PIN, no terminal")")" -le 1
+# An empty -passin: the reason, without "key type does not match the signature algorithm".
+check_fail "empty -passin: sign fails" $OSSL dgst $PROV -sha256 -sign "$T/web.ref" -passin pass: \
+    -out "$T/empty.sig" "$T/data" </dev/null
+check_log_has "empty -passin: sign fails" "PIN is needed"
+check_log_lacks "empty -passin: sign fails" "key type does not match"
+
 # Round trip of the reference itself, and the DER form.
 check "re-encode a loaded reference" $OSSL pkey $PROV -in "$T/web.ref" -passin "pass:$PIN" -out "$T/web2.ref" </dev/null
 check "re-encoded reference is identical" cmp "$T/web.ref" "$T/web2.ref"
