@@ -135,7 +135,9 @@ static int initialize(tool_ctx *ctx, const init_opts *o)
     if (c == NULL)
         return tool_token_fail(ctx, "cannot reach the card");
     int rc = TOOL_OK;
+    tool_progress_begin("initialising the card");
     int rv = hsm_card_initialize(c, &p);
+    tool_progress_end();
     if (rv != HSM_OK) {
         rc = tool_card_fail(ctx, c, rv, 0x50, "INITIALIZE failed");
     } else if (o->label != NULL) {
