@@ -31,16 +31,6 @@ typedef struct {
     char *uri_full;     /* with serial, label and id */
 } row;
 
-static void hex_into(char *out, const uint8_t *p, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static void pkey_facts(EVP_PKEY *pk, row *r)
 {
     size_t len = 0;
@@ -57,7 +47,7 @@ static void key_row(tool_ctx *ctx, const hsm_key *k, row *r)
     snprintf(r->label, sizeof(r->label), "%s", k->label);
     memcpy(r->id_raw, k->id, k->id_len);
     r->id_len = k->id_len;
-    hex_into(r->id, k->id, k->id_len);
+    tool_hex_into(r->id, k->id, k->id_len);
     r->bits = k->bits;
     r->key_ref = k->key_ref;
     if (k->type == HSM_KEY_EC && k->has_cert_file) {
@@ -85,7 +75,7 @@ static void cert_row(tool_ctx *ctx, const hsm_cert_ref *c, row *r)
     snprintf(r->label, sizeof(r->label), "%s", c->label);
     memcpy(r->id_raw, c->id, c->id_len);
     r->id_len = c->id_len;
-    hex_into(r->id, c->id, c->id_len);
+    tool_hex_into(r->id, c->id, c->id_len);
     r->key_ref = (c->fid >> 8) == HSM_PREFIX_EE_CERT ? (int)(c->fid & 0xFF) : -1;
     hsm_bytes b = HSM_BYTES_INIT;
     if (hsm_token_read_file(ctx->tok, c->fid, &b) == HSM_OK) {

@@ -273,3 +273,13 @@ const char *tool_key_type_name(int type)
     default: return "unknown";
     }
 }
+
+void tool_hex_into(char *out, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}

@@ -128,6 +128,8 @@ int tool_parse_algorithms(const char *list, int key_type, uint8_t out[16], size_
                           char *why, size_t why_len);
 int tool_parse_id(const char *hex, uint8_t *out, size_t cap, size_t *len, char *why, size_t why_len);
 const char *tool_alg_name(uint8_t alg);
+/* Lowercase hex of p[0..n) into out (2n + 1 bytes). */
+void tool_hex_into(char *out, const uint8_t *p, size_t n);
 
 /* json.c: a small streaming JSON writer. */
 typedef struct {
