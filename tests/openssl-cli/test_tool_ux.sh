@@ -115,6 +115,13 @@ run 0 "readers --json" "$TOOL" readers --json
 expect "readers lists the virtual card" 'any(x["smartcard_hsm"] and x["reader"].startswith("sim:") and x["serial"] for x in d)'
 run 0 "--wait with the card present" timeout 20 "$TOOL" --wait info --json
 expect "--wait then info" 'd["initialized"] is True'
+# On a terminal a slow operation shows a spinner with the elapsed time (the virtual card made slow
+# with SCHSM_SIM_LATENCY_US so that key generation takes over a second).
+if command -v python3 >/dev/null; then
+    run 0 "spinner on a terminal" env SCHSM_SIM_LATENCY_US=400000 python3 "$(dirname "$0")/../lib/answer_prompt.py" \
+        "generating ec:prime256v1 key 'slow' on the card (" "" "$TOOL" --pin $PIN keygen --type ec:prime256v1 --label slow
+    contains "spinner shows the elapsed seconds" "on the card ([0-9]* s)"
+fi
 run 0 "no spinner when stderr is not a terminal" "$TOOL" --pin $PIN keygen --type rsa:1024 --label quiet
 lacks "no spinner characters" "waiting\|generating"
 
