@@ -83,6 +83,32 @@ for order in first last; do
     check_log_has "$order: no PIN, no terminal" "-pkeyopt pin-source:file:PATH"
     check_log_lacks "$order: no PIN, no terminal" "passin"
 done
+# openssl.cnf with default listed first and schsm preferred (docs/openssl-cnf.md): genpkey needs
+# no -propquery; without a label the key is still a software key.
+cat >"$T/pref.cnf" <<CNF
+openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+alg_section = evp_properties
+[evp_properties]
+default_properties = ?provider=schsm
+[provider_sect]
+default = default_sect
+schsm = schsm_sect
+[default_sect]
+activate = 1
+[schsm_sect]
+module = $SCHSM_BUILD/lib/schsm.so
+activate = 1
+CNF
+check "cnf preferring schsm: genpkey with label" env OPENSSL_CONF="$T/pref.cnf" $OSSL genpkey -algorithm EC \
+    -pkeyopt group:P-256 -pkeyopt label:pref -pkeyopt "pin-source:file:$T/pin" -out "$T/pref.key"
+check "cnf preferring schsm: a key reference" grep -q "BEGIN SCHSM KEY REFERENCE" "$T/pref.key"
+check "cnf preferring schsm: genpkey without label" env OPENSSL_CONF="$T/pref.cnf" $OSSL genpkey -algorithm EC \
+    -pkeyopt group:P-256 -out "$T/pref-soft.key"
+check "cnf preferring schsm: software key" grep -q "BEGIN PRIVATE KEY" "$T/pref-soft.key"
+n=$((n + 1))
+
 # On a terminal genpkey asks for the PIN through OpenSSL's UI and says once that the card is busy.
 check "PIN asked on the terminal" python3 "$SCHSM_SOURCE/tests/lib/answer_prompt.py" "user PIN:" "$PIN" \
     $OSSL genpkey $PROV_REV -propquery provider=schsm -algorithm EC -pkeyopt group:P-256 \
