@@ -172,22 +172,16 @@ static int unwrap_pem(void *ctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBAC
          * later key step it would be replaced by a generic "unsupported". */
         char key_type[8];
         char *uri = NULL;
-        int type = 0, found = schsm_keyref_decode(data, (size_t)len, key_type, &uri)
-                              && keyref_acceptable(d, key_type, uri);
-        if (found) {
-            type = strcmp(key_type, "EC") == 0 ? HSM_KEY_EC : HSM_KEY_RSA;
-            found = schsm_resolve_probe(d->prov, uri, type);
-        }
+        int asked = 0, found = schsm_keyref_decode(data, (size_t)len, key_type, &uri)
+                               && keyref_acceptable(d, key_type, uri);
         /* The PIN is asked here, once: a failure now stops decoding with our reason, where a failure
          * in the DER step would be retried by OpenSSL (a second prompt) and then replaced by a
          * generic "unsupported". The DER step that follows then asks nobody (see decode_body). */
-        if (found) {
-            schsm_key *k = schsm_resolve_private_key(d->prov, uri, type, pw_cb, pw_cbarg);
-            found = k != NULL;
-            schsm_key_free(k);
-            free(pin_asked_for);
-            pin_asked_for = found ? strdup(uri) : NULL;
-        }
+        if (found)
+            found = schsm_resolve_probe_login(d->prov, uri, strcmp(key_type, "EC") == 0 ? HSM_KEY_EC : HSM_KEY_RSA,
+                                              pw_cb, pw_cbarg, &asked);
+        free(pin_asked_for);
+        pin_asked_for = found && asked ? strdup(uri) : NULL;
         if (uri == NULL)
             schsm_raise(d->prov, SCHSM_R_BAD_ARGS, "malformed " SCHSM_KEYREF_PEM_NAME);
         free(uri);

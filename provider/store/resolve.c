@@ -174,6 +174,18 @@ int schsm_resolve_probe(schsm_provctx *prov, const char *uri_text, int key_type)
     return ok;
 }
 
+int schsm_resolve_probe_login(schsm_provctx *prov, const char *uri_text, int key_type,
+                              OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg, int *asked)
+{
+    *asked = 0;
+    if (!schsm_resolve_probe(prov, uri_text, key_type))
+        return 0;
+    if (last_probe.t == NULL)
+        return 1;   /* not kept for the key step: that step asks, as before */
+    *asked = 1;
+    return schsm_resolve_login(prov, last_probe.t, NULL, NULL, cb, cbarg);
+}
+
 /* The probe's result for this lookup, if the probe just before was for the same URI. */
 static int take_probe(schsm_provctx *prov, const char *uri_text, int key_type, schsm_uri *u, hsm_token **t,
                       hsm_key *k)

@@ -38,4 +38,10 @@ int schsm_resolve_login(schsm_provctx *prov, hsm_token *t, const char *pin_sourc
  * on the card, else 0 with the error raised. Repeating it is cheap: the token caches the directory. */
 int schsm_resolve_probe(schsm_provctx *prov, const char *uri_text, int key_type);
 
+/* The probe, then the login for its token with cb (the PIN asked here, once), keeping the probe's
+ * handle for the key step. *asked = 1 when the login was handled here (the key step then asks
+ * nobody). 1, or 0 with the error raised. */
+int schsm_resolve_probe_login(schsm_provctx *prov, const char *uri_text, int key_type,
+                              OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg, int *asked);
+
 #endif
