@@ -111,6 +111,10 @@ check genpkey-narrowed env OPENSSL_CONF="$T/narrow.cnf" openssl genpkey -propque
     -algorithm EC -pkeyopt group:P-256 -pkeyopt label:narrowed -pkeyopt "pin-source:file:$T/pin" -out "$T/narrowed.key"
 check genpkey-narrowed-on-card2 "$TOOL" --reader "${RD[2]}" export-pubkey --label narrowed --out "$T/narrowed.pub"
 check genpkey-narrowed-cleanup "$TOOL" --reader "${RD[2]}" --pin "$PIN" delete --label narrowed --yes
+# schsm-tool readers: every slot, with the three cards' serials and the empty slot.
+check readers-json env -u SCHSM_READER "$TOOL" readers --json
+check readers-three-cards python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if len([x for x in d if x["smartcard_hsm"]]) == 3 and len(d) == 4 and set(sys.argv[2:]) <= {x["serial"] for x in d} else 1)' \
+    "$(_logname readers-json)" "${SER[0]}" "${SER[1]}" "${SER[2]}"
 check_fail tool-ambiguous-names-cards env SCHSM_READER="Virtual PCD" "$TOOL" info
 check_log_has tool-ambiguous-names-cards "readers holding a SmartCard-HSM"
 # ... and, when several cards remain, by serial= / token=.
