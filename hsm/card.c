@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "hsm/card.h"
 #include "hsm/rv.h"
 #include "hsm/tlv.h"
@@ -333,6 +334,12 @@ int hsm_card_delete_file(hsm_card *c, uint16_t fid)
 {
     uint8_t d[2] = { (uint8_t)(fid >> 8), (uint8_t)fid };
     return run(c, 0x00, 0xE4, 0x02, 0x00, d, 2, 0, NULL, 1);
+}
+
+int hsm_card_select_file(hsm_card *c, uint16_t fid, hsm_bytes *fcp)
+{
+    uint8_t d[2] = { (uint8_t)(fid >> 8), (uint8_t)fid };
+    return run(c, 0x00, 0xA4, 0x00, 0x04, d, 2, 256, fcp, 1);
 }
 
 int hsm_card_generate_asym(hsm_card *c, uint8_t key_id, const uint8_t *data, size_t len, hsm_bytes *request)

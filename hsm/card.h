@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SmartCard-HSM card commands (protocol sheet sections 1-13, 17). One function per command;
  * no policy here (PIN safety and caching live in token.h). All functions return an hsm_rv;
  * when the card answered with an unexpected status word they return HSM_E_SW and the word
@@ -115,6 +116,9 @@ int hsm_card_read_file(hsm_card *c, uint16_t fid, hsm_bytes *out);
 /* Creates or overwrites the EF, chunked by the APDU limit. */
 int hsm_card_write_file(hsm_card *c, uint16_t fid, const uint8_t *data, size_t len);
 int hsm_card_delete_file(hsm_card *c, uint16_t fid);
+/* SELECT EF by FID (P1 00, P2 04): fcp receives the FCP (for a key file CCnn: its meta data in A5,
+ * e.g. the algorithm list). HSM_E_NOT_FOUND on 6A82. */
+int hsm_card_select_file(hsm_card *c, uint16_t fid, hsm_bytes *fcp);
 
 /* GENERATE ASYMMETRIC KEY PAIR; data = GAKP command data (cvc.h builds it); request = the 67 answer. */
 int hsm_card_generate_asym(hsm_card *c, uint8_t key_id, const uint8_t *data, size_t len, hsm_bytes *request);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DKEK share files and wrapped-key files (sheet 12.5-12.7). The n-of-m part is in dkek_pwd.c. */
 #include "hsm/dkek.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Host side of DKEK key backup (protocol sheet 12.5-12.8):
  *  - DKEK share files as sc-hsm-tool writes them (OpenSSL "Salted__", EVP_BytesToKey MD5
  *    with 10 000 000 iterations, AES-256-CBC),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Token session: lifetime, lazy opening, fork handling, transactions, identity. */
 #include "hsm/token_int.h"
 #include "hsm/crypto.h"
@@ -100,6 +101,7 @@ void tok_forget_dir(hsm_token *t)
         hsm_bytes_clear(&t->ce[i].data);
         EVP_PKEY_free(t->ce[i].pk);
         t->ce[i].pk = NULL;
+        t->algs[i].known = 0;
     }
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A token session: the policy layer above card.h that the provider and schsm-tool share.
  *  - Opens the reader through an opener callback, so it can reopen after fork() or removal.
  *  - Keeps the key directory in memory, bound to this process, to the card's identity and to
@@ -21,6 +22,7 @@
 
 #include <openssl/evp.h>
 
+#include "hsm/algs.h"
 #include "hsm/bytes.h"
 #include "hsm/card.h"
 #include "hsm/pkcs15.h"
@@ -166,6 +168,11 @@ int hsm_token_sign(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *i
 int hsm_token_sign_checked(hsm_token *t, const hsm_key *k, EVP_PKEY *pub, uint8_t alg, const uint8_t *in,
                            size_t len, hsm_bytes *out);
 int hsm_token_decipher(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *in, size_t len, hsm_bytes *out);
+/* The key's algorithm list (tag 91 in the FCP of CCnn). Costs one SELECT of the key file the first
+ * time per directory, only when read != 0; with read == 0 it answers from what is known (known == 0
+ * when nothing is). Private-key operations the card refuses read it (to name it in the error),
+ * so a refused operation leaves it known. */
+int hsm_token_key_algorithms(hsm_token *t, const hsm_key *k, int read, hsm_alg_list *out);
 
 typedef struct {
     enum hsm_key_type type;

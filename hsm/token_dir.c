@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key directory: ENUMERATE plus one READ BINARY per C4nn. Lookups re-read it (once per snapshot);
  * private-key operations keep using it until anything suggests the card changed. CEnn is read only
  * when a public key or certificate is asked for, or a handle must be re-validated. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Changing the key set: generate, delete, store a certificate. Every change leaves either the
  * complete new state or nothing, and ends with a re-SELECT so other sessions notice it. */
 #include "hsm/token_int.h"
@@ -182,6 +183,7 @@ int hsm_token_generate(hsm_token *t, const hsm_keygen_params *p, hsm_key *out)
     hsm_prkd d;
     memset(&d, 0, sizeof(d));
     d.type = p->type;
+    d.key_ref = (unsigned)ref;
     snprintf(d.label, sizeof(d.label), "%s", p->label);
     rc = p->type == HSM_KEY_AES ? gen_aes(t, p, (uint8_t)ref, &d) : gen_asym(t, p, (uint8_t)ref, &d);
     if (rc == HSM_OK) {

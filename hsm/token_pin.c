@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PIN policy: status query before every VERIFY, refuse the last try, never resend a PIN
  * that failed, keep the PIN that worked (cleansed on free). PINs are never logged. */
 #include "hsm/token_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Writing schsm: URIs for card objects (docs/uri.md), for everyone who prints one: the provider's
  * formatter, schsm-tool list, and the messages that name candidates. Only writing: parsing a URI is
  * the provider's business (provider/uri.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The key object: card references and host (public or software) keys. */
 #include "key.h"
 #include "uri.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The key object behind every schsm EVP_PKEY: either a reference to a key on the card (with its
  * public part loaded only when OpenSSL asks for it) or a public-only key imported for
  * verification / as an ECDH peer. */

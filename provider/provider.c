@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Provider entry: context, configuration, parameters, errors and the operation tables. */
 #include "provider.h"
 #include "algs.h"
@@ -14,6 +15,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/opensslv.h>
 #include <openssl/params.h>
 
 #if __has_include("store/store.h")
@@ -25,8 +27,9 @@
 #define SCHSM_HAVE_CODERS 1
 #endif
 
+/* The one version (CMake's project VERSION), shared by the tools and the Debian package. */
 #ifndef SCHSM_VERSION
-#define SCHSM_VERSION "0.1.0"
+#error "SCHSM_VERSION comes from CMakeLists.txt (project VERSION)"
 #endif
 
 struct schsm_token_slot {
@@ -205,7 +208,7 @@ static int prov_get_params(void *provctx, OSSL_PARAM params[])
     if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, SCHSM_VERSION))
         return 0;
     p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_BUILDINFO);
-    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, "schsm " SCHSM_VERSION " (built " __DATE__ ")"))
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, "schsm " SCHSM_VERSION " (" OPENSSL_VERSION_TEXT " headers)"))
         return 0;
     p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_STATUS);
     if (p != NULL && !OSSL_PARAM_set_int(p, 1))

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Provider-wide context shared by every operation file. */
 #ifndef SCHSM_PROVIDER_H
 #define SCHSM_PROVIDER_H

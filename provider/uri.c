@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm: URI parser and formatter. Strict on purpose: a typo in an attribute name must not
  * silently widen a search to "any key on the card". */
 #include "uri.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm: URIs (RFC 7512 style, see docs/uri.md):
  *   schsm:[attr=value[;attr=value...]][?qattr=value[&qattr=value...]]
  * path attributes reader, token, serial, object, id, type; query attributes pin-source, pin-value.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The virtual card's life cycle and its APDU dispatcher, plus the small ISO commands
  * (SELECT, ENUMERATE OBJECTS, GET CHALLENGE). */
 #include "sim/sim_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The virtual SmartCard-HSM: the card side of every command in the protocol sheet, with no
  * transport in it. A card is a value: it can be saved to bytes and loaded again. */
 #ifndef SIM_CARD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Production of a virtual card: a fresh brainpoolP256r1 device key (CC00) and EF 2F02 =
  * device CV certificate || DICA certificate, issued under the in-tree TEST hierarchy
  * (sim/certs/: root UTSRCACC100001 -> DICA UTDICA0100001; TEST ONLY).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm-sim: the virtual SmartCard-HSM as a program.
  *   schsm-sim --state PATH --dump            what the card holds
  *   schsm-sim --state PATH --reset           power cycle (drops every login)
@@ -15,10 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#ifndef SCHSM_VERSION
-#define SCHSM_VERSION "0.1.0"   /* the project version (schsm-tool --version shows the same) */
-#endif
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -30,7 +27,7 @@ static void usage(FILE *f)
             "  --vpcd        serve the card to pcscd through vsmartcard's vpcd driver\n"
             "  --port N      vpcd port (default 35963, the first vpcd slot)\n"
             "  --help        this text\n"
-            "  --version     show the version\n"
+            "  --version     print the version\n"
             "environment: SCHSM_SIM_LATENCY_US=N adds N microseconds per APDU; SCHSM_DEBUG=apdu traces APDUs\n");
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internals of the virtual SmartCard-HSM shared by the sim/ command files. Not for other modules. */
 #ifndef SIM_SIM_INT_H
 #define SIM_SIM_INT_H

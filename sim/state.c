@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Serialisation of a virtual card: "SCHSMSIM" magic, version byte, a TLV body, and a
  * SHA-256 of the body so that a damaged file is reported instead of silently reset.
  * Body tags (context class, this file's own numbering):

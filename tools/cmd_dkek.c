@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DKEK shares and key backup: create-dkek-share, import-dkek-share, dkek-status, wrap-key,
  * unwrap-key. Share files and wrapped-key files are byte-compatible with OpenSC's sc-hsm-tool
  * (protocol sheet 12.6-12.8); the file crypto and the n-of-m scheme live in hsm/dkek.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* keygen, delete: making and removing keys (list: cmd_list.c). */
 #include "tools/util.h"
 
@@ -7,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "hsm/algs.h"
 #include "hsm/crypto.h"
 #include "hsm/curves.h"
 #include "hsm/rv.h"
@@ -54,7 +56,7 @@ static int keygen_json(tool_ctx *ctx, const hsm_key *k, const hsm_curve *curve, 
     for (size_t i = 0; i < n_algs; i++) {
         char hex[3];
         snprintf(hex, sizeof(hex), "%02x", algs[i]);
-        tool_json_string(&j, tool_alg_name(algs[i]) != NULL ? tool_alg_name(algs[i]) : hex);
+        tool_json_string(&j, hsm_alg_name(algs[i]) != NULL ? hsm_alg_name(algs[i]) : hex);
     }
     tool_json_end_array(&j);
     tool_json_end_object(&j);
@@ -88,7 +90,7 @@ static int run_keygen(tool_ctx *ctx, tool_args *a)
     p.rsa_bits = kt.rsa_bits;
     p.label = label;
     p.key_domain = -1;
-    uint8_t id[HSM_ID_MAX], algs[16];
+    uint8_t id[HSM_ID_MAX], algs[HSM_ALGS_MAX];
     size_t id_len = 0, n_algs = 0;
     const char *s = tool_arg(a, "id");
     if (s != NULL) {
@@ -99,7 +101,7 @@ static int run_keygen(tool_ctx *ctx, tool_args *a)
     }
     s = tool_arg(a, "algorithms");
     if (s != NULL) {
-        if (tool_parse_algorithms(s, kt.type, algs, &n_algs, why, sizeof(why)) != HSM_OK)
+        if (hsm_alg_parse_list(s, (enum hsm_key_type)kt.type, algs, &n_algs, why, sizeof(why)) != HSM_OK)
             return tool_usage_error(ctx, "%s", why);
         p.algorithms = algs;
         p.algorithms_len = n_algs;
@@ -135,15 +137,9 @@ static int run_keygen(tool_ctx *ctx, tool_args *a)
         printf("  type:     %s %u bits\n", tool_key_type_name(k.type), k.bits);
     }
     if (n_algs > 0) {
-        printf("  allowed:  ");
-        for (size_t i = 0; i < n_algs; i++) {
-            const char *name = tool_alg_name(algs[i]);
-            if (name != NULL)
-                printf("%s%s", i ? "," : "", name);
-            else
-                printf("%s%02x", i ? "," : "", algs[i]);
-        }
-        printf("\n");
+        char names[HSM_ALGS_MAX * 24];
+        hsm_alg_list_text(algs, n_algs, names, sizeof(names));
+        printf("  allowed:  %s\n", names);
     }
     return TOOL_OK;
 }
@@ -181,8 +177,10 @@ static const tool_opt keygen_opts[] = {
                    "aes:BITS (128, 192, 256)" },
     { "label", "L", "key label (required, unique on the card)" },
     { "id", "HEX", "key ID (CKA_ID); default: SHA-1 of the public key, as OpenSC does" },
-    { "algorithms", "LIST", "restrict the key to these algorithms: comma list of names (ecdsa, ecdsa-sha256, "
-                            "ecdh, rsa-raw, rsa-pkcs1, rsa-pss, rsa-decrypt, wrap, ...) or hex ids" },
+    { "algorithms", "LIST", "restrict the key to these algorithms: comma list of names (EC: ecdsa, ecdsa-sha1 .. "
+                            "ecdsa-sha512, ecdh; RSA: rsa-raw, rsa-pkcs1[-sha256 ...], rsa-pss[-sha256 ...], "
+                            "decrypt, rsa-decrypt-pkcs1, rsa-oaep; AES: aes-cbc-encrypt, aes-cbc-decrypt, aes-cmac; "
+                            "any: wrap, unwrap) or hex ids (70, 0x92)" },
     { "key-domain", "N", "put the key in key domain N" },
     { "json", NULL, "print the new key as a JSON object: label, id, type, bits, curve, key_ref, uri, "
                     "uri_full, algorithms" },

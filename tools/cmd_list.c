@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* list: the keys and certificates on the card, each with the URIs that name it (the shortest one
  * that is unambiguous on this card, and the full one with the card's serial), and for
  * certificates subject, issuer and expiry. No PIN. */
@@ -10,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "hsm/algs.h"
 #include "hsm/crypto.h"
 #include "hsm/rv.h"
 #include "hsm/uri_text.h"
@@ -29,7 +31,42 @@ typedef struct {
     char not_after[32]; /* ISO 8601, UTC */
     char *uri;          /* shortest unambiguous on this card */
     char *uri_full;     /* with serial, label and id */
+    hsm_alg_list algs;  /* keys: the algorithm list (known = read) */
 } row;
+
+/* The key's algorithm list, as names ("ecdsa-sha256") and raw bytes ("73"); null when the key has
+ * none (every algorithm of its type) or it could not be read. */
+static void json_algorithms(tool_json *j, const hsm_alg_list *l)
+{
+    tool_json_key(j, "algorithms");
+    if (!l->known || !l->restricted) {
+        tool_json_null(j);
+    } else {
+        tool_json_begin_array(j);
+        for (size_t i = 0; i < l->n; i++) {
+            const char *name = hsm_alg_name(l->ids[i]);
+            char hex[3];
+            snprintf(hex, sizeof(hex), "%02x", l->ids[i]);
+            tool_json_string(j, name != NULL ? name : hex);
+        }
+        tool_json_end_array(j);
+    }
+    char hex[2 * HSM_ALGS_MAX + 1] = "";
+    for (size_t i = 0; i < l->n && i < HSM_ALGS_MAX; i++)
+        snprintf(hex + 2 * i, 3, "%02x", l->ids[i]);
+    tool_json_key(j, "algorithms_hex");
+    tool_json_string(j, l->known && l->restricted ? hex : NULL);
+}
+
+/* Table suffix: "  [algorithms: ecdsa-sha256]" for a key with an algorithm list. */
+static void print_algorithms(const hsm_alg_list *l)
+{
+    if (!l->known || !l->restricted)
+        return;
+    char names[HSM_ALGS_MAX * 24];
+    hsm_alg_list_text(l->ids, l->n, names, sizeof(names));
+    printf("  [algorithms: %s]", l->n ? names : "none");
+}
 
 static void pkey_facts(EVP_PKEY *pk, row *r)
 {
@@ -50,6 +87,8 @@ static void key_row(tool_ctx *ctx, const hsm_key *k, row *r)
     tool_hex_into(r->id, k->id, k->id_len);
     r->bits = k->bits;
     r->key_ref = k->key_ref;
+    if (hsm_token_key_algorithms(ctx->tok, k, 1, &r->algs) != HSM_OK)
+        memset(&r->algs, 0, sizeof(r->algs));   /* shown as unknown, the listing goes on */
     if (k->type == HSM_KEY_EC && k->has_cert_file) {
         EVP_PKEY *pk = NULL;
         if (hsm_token_public_key(ctx->tok, k, &pk) == HSM_OK && pk != NULL)
@@ -150,6 +189,8 @@ static void json_row(tool_json *j, const row *r)
         tool_json_string(j, r->issuer[0] ? r->issuer : NULL);
         tool_json_key(j, "not_after");
         tool_json_string(j, r->not_after[0] ? r->not_after : NULL);
+    } else {
+        json_algorithms(j, &r->algs);
     }
     tool_json_end_object(j);
 }
@@ -176,6 +217,7 @@ static void table(const row *rows, size_t n)
                r->id, wlabel, r->label, r->uri ? r->uri : "-");
         if (r->subject[0])
             printf("  (%s, expires %s)", r->subject, r->not_after[0] ? r->not_after : "?");
+        print_algorithms(&r->algs);
         printf("\n");
     }
     if (n == 0)
@@ -235,7 +277,8 @@ static int run_list(tool_ctx *ctx, tool_args *a)
 static const tool_opt list_opts[] = {
     { "json", NULL, "print a JSON array with one object per key or certificate: label, id (hex), type "
                     "(ec, rsa, aes, cert), bits, curve, key_ref, uri (the shortest URI naming it on this "
-                    "card), uri_full (with the card's serial); certificates also subject, issuer and "
+                    "card), uri_full (with the card's serial); keys also algorithms (names of the algorithm list, "
+                    "or null) and algorithms_hex (its bytes); certificates also subject, issuer and "
                     "not_after (expiry, ISO 8601 UTC)" },
     { NULL, NULL, NULL },
 };

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* export-cert, delete-cert, rename, random: the small object commands users of pkcs11-tool and
  * opensc-tool reach for. */
 #include "tools/util.h"

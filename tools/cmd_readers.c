@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* readers: the PC/SC readers and what each holds (a SmartCard-HSM with serial and label, another
  * card, or nothing), like opensc-tool -l. Identity reads only: no PIN. A sim:PATH reader named by
  * --reader or SCHSM_READER is listed too. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm-tool: key management for the SmartCard-HSM. Global options, the command table,
  * option parsing and --help. Exit codes: 0 ok, 1 operation failed, 2 usage error. */
 #include "tools/util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A spinner with the elapsed time on stderr while a long card operation runs (RSA-4096 key
  * generation takes minutes on a real card). Only on a terminal, and only after the first second,
  * so quick operations and scripts see nothing extra. */

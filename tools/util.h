@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared plumbing of schsm-tool: the command table, option parsing, the session context,
  * secret input, output helpers. Each command group lives in its own cmd_*.c file. */
 #ifndef SCHSM_TOOL_UTIL_H
@@ -11,7 +12,7 @@
 #include "hsm/card.h"
 #include "hsm/token.h"
 
-#define SCHSM_TOOL_VERSION "0.1.0"
+#define SCHSM_TOOL_VERSION SCHSM_VERSION   /* CMake project VERSION */
 
 enum { TOOL_OK = 0, TOOL_FAIL = 1, TOOL_USAGE = 2 };
 
@@ -123,11 +124,7 @@ int tool_parse_keytype(const char *spec, tool_keytype *out, char *why, size_t wh
 /* The card's curves for help and errors alike: "prime192v1/P-192, ..., brainpoolP512r1" (name/alias). */
 #define TOOL_CURVE_LIST_MAX 768
 void tool_curve_list(char *buf, size_t cap);
-/* Comma list of names or hex bytes; out holds at most 16 ids. key_type limits the names. */
-int tool_parse_algorithms(const char *list, int key_type, uint8_t out[16], size_t *n,
-                          char *why, size_t why_len);
 int tool_parse_id(const char *hex, uint8_t *out, size_t cap, size_t *len, char *why, size_t why_len);
-const char *tool_alg_name(uint8_t alg);
 /* Lowercase hex of p[0..n) into out (2n + 1 bytes). */
 void tool_hex_into(char *out, const uint8_t *p, size_t n);
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RSA decryption with card keys: the card applies the raw private key (DECIPHER 0x21) and the
  * host removes PKCS#1 v1.5 type 2 or OAEP padding with OpenSSL's constant-time checks, so a
  * padding error says no more than OpenSSL's own. Encryption is a public operation on the host. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key-reference decoders. They sit among OpenSSL's own decoders for every PEM/DER input an
  * application reads once schsm is active, so anything that is not a key reference of our key type
  * is answered with "not mine" (return 1 without an object) and OpenSSL tries the next decoder.
@@ -67,9 +68,6 @@ static int dec_does_selection(void *provctx, int selection)
 
 #define MAX_DER 8192
 
-/* The reference whose PIN the PEM step just asked for (per thread: one decode runs in one thread). */
-static __thread char *pin_asked_for;
-
 /* A decoded key reference that we will follow: keyType EC or RSA, and a URI without query
  * attributes. A file never carries a PIN or a PIN source (design.md): one that does was made by
  * hand, and honouring it would override -passin and spend a PIN try on every load. 1, or 0 with
@@ -117,14 +115,6 @@ static int decode_body(dec_ctx *d, const uint8_t *der, size_t len, OSSL_CALLBACK
         free(uri);
         return 1;   /* the other key type's decoder takes it */
     }
-    /* Right after the PEM step asked for this reference's PIN, nobody is asked again (an empty
-     * answer there means "no login now", and must not turn into a second prompt). */
-    if (pin_asked_for != NULL && strcmp(pin_asked_for, uri) == 0) {
-        pw_cb = NULL;
-        pw_cbarg = NULL;
-    }
-    free(pin_asked_for);
-    pin_asked_for = NULL;
     key = keyref_acceptable(d, key_type, uri) ? schsm_resolve_private_key(d->prov, uri, d->type, pw_cb, pw_cbarg)
                                               : NULL;
     free(uri);
@@ -172,16 +162,10 @@ static int unwrap_pem(void *ctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBAC
          * later key step it would be replaced by a generic "unsupported". */
         char key_type[8];
         char *uri = NULL;
-        int asked = 0, found = schsm_keyref_decode(data, (size_t)len, key_type, &uri)
-                               && keyref_acceptable(d, key_type, uri);
-        /* The PIN is asked here, once: a failure now stops decoding with our reason, where a failure
-         * in the DER step would be retried by OpenSSL (a second prompt) and then replaced by a
-         * generic "unsupported". The DER step that follows then asks nobody (see decode_body). */
-        if (found)
-            found = schsm_resolve_probe_login(d->prov, uri, strcmp(key_type, "EC") == 0 ? HSM_KEY_EC : HSM_KEY_RSA,
-                                              pw_cb, pw_cbarg, &asked);
-        free(pin_asked_for);
-        pin_asked_for = found && asked ? strdup(uri) : NULL;
+        int found = schsm_keyref_decode(data, (size_t)len, key_type, &uri)
+                    && keyref_acceptable(d, key_type, uri)
+                    && schsm_resolve_probe(d->prov, uri, strcmp(key_type, "EC") == 0 ? HSM_KEY_EC : HSM_KEY_RSA,
+                                           pw_cb, pw_cbarg);
         if (uri == NULL)
             schsm_raise(d->prov, SCHSM_R_BAD_ARGS, "malformed " SCHSM_KEYREF_PEM_NAME);
         free(uri);

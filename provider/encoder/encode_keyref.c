@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The PrivateKeyInfo output of a card key is a key reference: a PEM "SCHSM KEY REFERENCE" (or its
  * DER) naming the key by URI. No key material exists outside the card, so none can be written.
  * A host software key (made by gen without a card request) is written as ordinary PKCS#8. */

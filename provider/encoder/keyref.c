@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DER of the key-reference structure, written and read with the project's TLV helper. */
 #include "keyref.h"
 

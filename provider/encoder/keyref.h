@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The key-reference file body (docs/key-reference-files.md):
  *   SchsmKeyReference ::= SEQUENCE { version INTEGER (1), keyType UTF8String ("EC"|"RSA"),
  *                                    uri UTF8String }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ECDH with a card key: the card multiplies the peer's uncompressed point (DECIPHER 0x80) and the
  * shared secret is the X coordinate: the field-length bytes after the answer's first byte.
  * Software keys (see keymgmt_gen.c) derive on the host. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key management for card keys and host keys. Host keys are public keys OpenSSL imports (peers,
  * certificates) and software keys generated without an explicit card request; all their host
  * crypto runs in hsm_libctx(). Card keys never leave the card: export gives public parts only. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Looking up card objects by URI, with errors that say where we looked. */
 #include "resolve.h"
 
@@ -40,7 +41,7 @@ int schsm_resolve_check_token(schsm_provctx *prov, hsm_token *t, const schsm_uri
     return 1;
 }
 
-static void describe(const schsm_uri *u, const char *label, char *buf, size_t len)
+void schsm_resolve_describe(const schsm_uri *u, const char *label, char *buf, size_t len)
 {
     static const char *const t[] = {"", "private", "public", "cert"};
     char hex[3 * HSM_ID_MAX + 1] = "";
@@ -56,7 +57,7 @@ void schsm_resolve_not_found(schsm_provctx *prov, hsm_token *t, const schsm_uri 
 {
     hsm_token_info info;
     char search[300];
-    describe(u, label, search, sizeof(search));
+    schsm_resolve_describe(u, label, search, sizeof(search));
     if (t != NULL && hsm_token_info_get(t, &info) == HSM_OK)
         schsm_raise(prov, SCHSM_R_NOT_FOUND, "%s matching '%s' on token '%s' (serial %s) in reader '%s'",
                     what, search, info.label, info.serial, info.reader);
@@ -107,6 +108,7 @@ struct cb_watch {
     OSSL_PASSPHRASE_CALLBACK *cb;
     void *cbarg;
     int empty;              /* the callback answered, with an empty PIN */
+    int failed;             /* the callback gave nothing (no terminal, no -passin) */
 };
 
 static int watch_cb(char *pass, size_t pass_size, size_t *pass_len, const OSSL_PARAM params[], void *arg)
@@ -115,13 +117,14 @@ static int watch_cb(char *pass, size_t pass_size, size_t *pass_len, const OSSL_P
     *pass_len = 0;
     int ok = w->cb(pass, pass_size, pass_len, params, w->cbarg);
     w->empty = ok && *pass_len == 0;
+    w->failed = !ok;
     return ok;
 }
 
 int schsm_resolve_login(schsm_provctx *prov, hsm_token *t, const char *pin_source, const char *pin_value,
                         OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg)
 {
-    struct cb_watch w = { cb, cbarg, 0 };
+    struct cb_watch w = { cb, cbarg, 0, 0 };
     ERR_set_mark();
     if (schsm_login_now(prov, t, pin_source, pin_value, cb != NULL ? watch_cb : NULL, &w)) {
         ERR_clear_last_mark();
@@ -147,6 +150,7 @@ static __thread struct {
     hsm_token *t;
     int key_type;
     hsm_key k;
+    int asked;              /* the probe dealt with the PIN (asked the callback): the key step must not ask again */
     char uri[1024];
 } last_probe;
 
@@ -156,45 +160,55 @@ static void probe_forget(void)
     OPENSSL_cleanse(last_probe.uri, sizeof(last_probe.uri));
 }
 
-int schsm_resolve_probe(schsm_provctx *prov, const char *uri_text, int key_type)
+int schsm_resolve_probe(schsm_provctx *prov, const char *uri_text, int key_type, OSSL_PASSPHRASE_CALLBACK *cb,
+                        void *cbarg)
 {
     schsm_uri u;
     hsm_token *t = NULL;
     hsm_key k;
     probe_forget();
     int ok = find(prov, uri_text, key_type, &u, &t, &k);
+    /* The PIN is settled here, where OpenSSL keeps our error: failing in the key step instead
+     * would show only a generic "unsupported", after OpenSSL asked for the PIN a second time. */
+    if (ok && cb != NULL) {
+        struct cb_watch w = { cb, cbarg, 0, 0 };
+        ERR_set_mark();
+        if (schsm_resolve_login(prov, t, u.pin_source, u.pin_value, watch_cb, &w)) {
+            ERR_clear_last_mark();
+        } else if (w.failed) {
+            ERR_pop_to_mark();   /* one message, with the ways to give a PIN */
+            schsm_raise(prov, SCHSM_R_PIN, "key '%s': the user PIN is needed for this key and none was given: "
+                        "give it with -passin (openssl commands, e.g. -passin file:PINFILE), the server's password "
+                        "file (nginx ssl_password_file), pin-source = file:PINFILE in schsm's provider section of "
+                        "openssl.cnf, or pin-source in the key's URI", k.label);
+            ok = 0;
+        } else {
+            ERR_clear_last_mark();   /* a wrong or refused PIN: the token's message says which */
+            ok = 0;
+        }
+    }
     /* never a URI that carries a PIN */
     if (ok && strlen(uri_text) < sizeof(last_probe.uri) && strstr(uri_text, "pin-value") == NULL) {
         last_probe.t = t;
         last_probe.key_type = key_type;
         last_probe.k = k;
+        last_probe.asked = cb != NULL;
         memcpy(last_probe.uri, uri_text, strlen(uri_text) + 1);
     }
     schsm_uri_clear(&u);
     return ok;
 }
 
-int schsm_resolve_probe_login(schsm_provctx *prov, const char *uri_text, int key_type,
-                              OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg, int *asked)
-{
-    *asked = 0;
-    if (!schsm_resolve_probe(prov, uri_text, key_type))
-        return 0;
-    if (last_probe.t == NULL)
-        return 1;   /* not kept for the key step: that step asks, as before */
-    *asked = 1;
-    return schsm_resolve_login(prov, last_probe.t, NULL, NULL, cb, cbarg);
-}
-
 /* The probe's result for this lookup, if the probe just before was for the same URI. */
 static int take_probe(schsm_provctx *prov, const char *uri_text, int key_type, schsm_uri *u, hsm_token **t,
-                      hsm_key *k)
+                      hsm_key *k, int *asked)
 {
     char err[256];
     int hit = last_probe.t != NULL && last_probe.key_type == key_type && strcmp(last_probe.uri, uri_text) == 0;
     if (hit) {
         *t = last_probe.t;
         *k = last_probe.k;
+        *asked = last_probe.asked;
     }
     probe_forget();
     if (!hit)
@@ -213,7 +227,10 @@ schsm_key *schsm_resolve_private_key(schsm_provctx *prov, const char *uri_text, 
     hsm_token *t = NULL;
     hsm_key k;
     schsm_key *key = NULL;
-    int found = take_probe(prov, uri_text, key_type, &u, &t, &k);
+    int asked = 0;
+    int found = take_probe(prov, uri_text, key_type, &u, &t, &k, &asked);
+    if (asked)
+        cb = NULL;   /* the probe asked already; its answer (a PIN, or none) stands */
 
     if (found == 0)
         found = find(prov, uri_text, key_type, &u, &t, &k);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Finding card objects named by a schsm: URI; shared by the store and the key-reference decoder. */
 #ifndef SCHSM_RESOLVE_H
 #define SCHSM_RESOLVE_H
@@ -19,6 +20,8 @@ hsm_token *schsm_resolve_token(schsm_provctx *prov, const schsm_uri *u, int *che
 int schsm_resolve_check_token(schsm_provctx *prov, hsm_token *t, const schsm_uri *u);
 
 /* Raises SCHSM_R_NOT_FOUND: "<what> matching '<search>' on token '<label>' (serial S) in reader R". */
+/* The search as people wrote it: "object=k1;id=%01;type=public". */
+void schsm_resolve_describe(const schsm_uri *u, const char *label, char *buf, size_t len);
 void schsm_resolve_not_found(schsm_provctx *prov, hsm_token *t, const schsm_uri *u, const char *label,
                              const char *what);
 
@@ -34,14 +37,11 @@ schsm_key *schsm_resolve_private_key(schsm_provctx *prov, const char *uri_text, 
 int schsm_resolve_login(schsm_provctx *prov, hsm_token *t, const char *pin_source, const char *pin_value,
                         OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg);
 
-/* The same lookup without PIN or key object: 1 when uri_text names exactly one key of key_type
- * on the card, else 0 with the error raised. Repeating it is cheap: the token caches the directory. */
-int schsm_resolve_probe(schsm_provctx *prov, const char *uri_text, int key_type);
-
-/* The probe, then the login for its token with cb (the PIN asked here, once), keeping the probe's
- * handle for the key step. *asked = 1 when the login was handled here (the key step then asks
- * nobody). 1, or 0 with the error raised. */
-int schsm_resolve_probe_login(schsm_provctx *prov, const char *uri_text, int key_type,
-                              OSSL_PASSPHRASE_CALLBACK *cb, void *cbarg, int *asked);
+/* The same lookup without a key object: 1 when uri_text names exactly one key of key_type on the
+ * card, else 0 with the error raised. Repeating it is cheap: the token caches the directory. With
+ * cb the PIN is settled here as in schsm_resolve_private_key (which then does not ask again); a
+ * callback that gives nothing fails with a message that says how to give a PIN. */
+int schsm_resolve_probe(schsm_provctx *prov, const char *uri_text, int key_type, OSSL_PASSPHRASE_CALLBACK *cb,
+                        void *cbarg);
 
 #endif

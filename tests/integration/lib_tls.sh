@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # TLS helpers on top of lib.sh (source lib.sh first): a card with server and client keys, a test CA,
 # openssl.cnf files activating schsm before or after default, and nginx / HAProxy / s_server started
 # on 127.0.0.1 with free ports and stopped by PID. Handshake loops count the APDUs each handshake

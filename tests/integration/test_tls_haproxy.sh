@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # HAProxy 2.6 in master-worker mode (-W, the worker forked from the master that loaded the key)
 # serving TLS with card-held keys: key-reference file in the crt file, schsm activated through
 # openssl.cnf (listed before and after default) and, once, through HAProxy's own ssl-provider

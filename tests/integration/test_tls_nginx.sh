@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # nginx 1.22 serving TLS with card-held keys, loaded from key-reference files through openssl.cnf
 # activation, PIN from ssl_password_file (the passphrase callback). Matrix: 1 and 4 workers x
 # ECDSA P-256, P-384, RSA-2048 x TLS 1.2 and 1.3 x schsm listed before and after default.

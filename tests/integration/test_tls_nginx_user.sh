@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The documented nginx set-up with workers running as an unprivileged user (docs/servers.md: the
 # master, root, loads the key; the workers, www-data, open their own PC/SC connection). With a
 # socket the workers may use, handshakes work; with a root-only socket the worker's error names

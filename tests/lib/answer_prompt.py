@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """answer_prompt.py PROMPT ANSWER CMD...: runs CMD on a new pseudo-terminal (its controlling
 terminal, so /dev/tty is the pty), waits (bounded, 60 s) for PROMPT in its output, types ANSWER and
 a newline, then relays the rest. Exits with CMD's status; 124 when the prompt never came.

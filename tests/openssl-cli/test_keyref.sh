@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Key-reference files: written by pkey -out from a schsm: URI, loaded back by any command with
 # schsm active, never holding key material; OpenSSL's own key files keep working next to them.
 . "$(dirname "$0")/lib.sh"

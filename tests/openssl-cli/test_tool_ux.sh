@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # schsm-tool and schsm-sim usability (issue 9 item 7, issue 12 items 9 and 10): usage errors
 # before any APDU, clear messages for odd state files, private trace files, and the commands
 # users of pkcs11-tool/opensc-tool reach for.
