@@ -45,8 +45,9 @@ static const tool_cmd *const commands[] = {
 
 /* Accepted before and after the command name. */
 static const tool_opt global_opts[] = {
-    { "reader", "R", "reader: sim:PATH (virtual card), a PC/SC reader name substring, serial=VALUE "
-                     "or token=LABEL; "
+    { "reader", "R", "reader: sim:PATH (virtual card), a PC/SC reader name substring (among several "
+                     "matches, the one holding a SmartCard-HSM), serial=VALUE or token=LABEL "
+                     "('schsm-tool readers' lists them); "
                      "default $SCHSM_READER, else the first reader with a SmartCard-HSM" },
     { "pin", "PIN", "user PIN (visible to other users in the process list: prefer --pin-source)" },
     { "pin-source", "SRC", "read the user PIN from file:PATH (first line) or env:NAME" },
