@@ -48,6 +48,8 @@ static int run_readers(tool_ctx *ctx, tool_args *a)
         free(names);
         return tool_error(ctx, TOOL_FAIL, "%s", why[0] ? why : "no PC/SC reader found");
     }
+    if (rv != HSM_OK && sim != NULL && why[0] != '\0')
+        fprintf(stderr, "%s readers: note: PC/SC readers not listed: %s\n", ctx->prog, why);
     size_t n = sim != NULL;
     for (const char *s = names; s != NULL && *s; s += strlen(s) + 1)
         n++;
