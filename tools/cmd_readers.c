@@ -48,7 +48,7 @@ static int run_readers(tool_ctx *ctx, tool_args *a)
         free(names);
         return tool_error(ctx, TOOL_FAIL, "%s", why[0] ? why : "no PC/SC reader found");
     }
-    if (rv != HSM_OK && sim != NULL && why[0] != '\0')
+    if (rv != HSM_OK && sim != NULL && why[0] != '\0' && !tool_flag(a, "json"))
         fprintf(stderr, "%s readers: note: PC/SC readers not listed: %s\n", ctx->prog, why);
     size_t n = sim != NULL;
     for (const char *s = names; s != NULL && *s; s += strlen(s) + 1)
