@@ -17,13 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: schsm-sim --state PATH [--profile NAME] (--dump | --reset | --firmware-update [VERSION] |\n"
             "                 --vpcd [--port N])\n"
-            "  --state PATH  state file of the virtual card (created factory-fresh if absent)\n"
+            "  --state PATH  state file of the virtual card (--vpcd creates it factory-fresh if absent;\n"
+            "                --dump and --reset need an existing one)\n"
             "  --profile NAME  behaviour of a card created now: cardcontact (default) or variant\n"
             "                (another SmartCard-HSM implementation); kept in the state file\n"
             "  --dump        print what the card holds (PIN counters, keys, files, DKEK status)\n"
@@ -118,6 +120,19 @@ int main(int argc, char **argv)
     }
     if (vpcd)
         return sim_vpcd_run(state, port);
+    /* Looking at or resetting a card never makes one: a mistyped path must not leave a new card
+     * and a .lock file behind. */
+    struct stat st;
+    if (stat(state, &st) != 0) {
+        fprintf(stderr, "schsm-sim: %s: no such state file (%s); check the path, or create a card with "
+                "'schsm-sim --state PATH --vpcd' or 'schsm-tool --reader sim:PATH init'\n", state, strerror(errno));
+        return 1;
+    }
+    if (S_ISREG(st.st_mode) && st.st_size == 0) {
+        fprintf(stderr, "schsm-sim: %s: the state file is empty (0 bytes), so it holds no card; delete it "
+                "to start a factory-fresh card\n", state);
+        return 1;
+    }
     sim_store *s = NULL;
     errno = 0;
     int rc = sim_store_open(state, &s);

@@ -342,12 +342,10 @@ done:
 
 static int parse_domain(tool_ctx *ctx, tool_args *a, uint8_t *dom)
 {
-    const char *s = tool_arg(a, "key-domain");
-    long d = 0;
-    if (s != NULL && tool_parse_uint(s, 0, 255, &d) != HSM_OK)
-        return tool_usage_error(ctx, "--key-domain must be a number from 0 to 255");
+    int d = 0;
+    int rc = tool_key_domain_opt(ctx, a, &d);
     *dom = (uint8_t)d;
-    return TOOL_OK;
+    return rc;
 }
 
 static int domain_status(tool_ctx *ctx, uint8_t dom, hsm_dkek_status *st)
