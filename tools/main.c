@@ -6,13 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* DKEK and key backup commands (tools/cmd_dkek.c). */
+/* DKEK and key backup commands (tools/cmd_dkek*.c, cmd_wrap.c, cmd_backup*.c). Group commands
+ * ("dkek status") are typed as two words; the old one-word names stay as aliases. */
+extern const tool_cmd tool_cmd_dkek_create;
+extern const tool_cmd tool_cmd_dkek_import;
+extern const tool_cmd tool_cmd_dkek_status_cmd;
+extern const tool_cmd tool_cmd_dkek_reshare;
 extern const tool_cmd tool_cmd_create_dkek_share;
 extern const tool_cmd tool_cmd_import_dkek_share;
 extern const tool_cmd tool_cmd_dkek_status;
 extern const tool_cmd tool_cmd_key_domains;
 extern const tool_cmd tool_cmd_wrap_key;
 extern const tool_cmd tool_cmd_unwrap_key;
+extern const tool_cmd tool_cmd_backup;
+extern const tool_cmd tool_cmd_restore;
+extern const tool_cmd tool_cmd_verify_backup;
 
 static const tool_cmd *const commands[] = {
     &tool_cmd_info,
@@ -26,12 +34,19 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_delete,
     &tool_cmd_import_cert,
     &tool_cmd_export_pubkey,
-    &tool_cmd_create_dkek_share,
-    &tool_cmd_import_dkek_share,
-    &tool_cmd_dkek_status,
+    &tool_cmd_dkek_create,
+    &tool_cmd_dkek_import,
+    &tool_cmd_dkek_status_cmd,
+    &tool_cmd_dkek_reshare,
     &tool_cmd_key_domains,
     &tool_cmd_wrap_key,
     &tool_cmd_unwrap_key,
+    &tool_cmd_backup,
+    &tool_cmd_restore,
+    &tool_cmd_verify_backup,
+    &tool_cmd_create_dkek_share,
+    &tool_cmd_import_dkek_share,
+    &tool_cmd_dkek_status,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -87,7 +102,7 @@ static void main_help(FILE *f)
                "Manage keys and PINs of a SmartCard-HSM (Nitrokey HSM 2) or of the virtual card "
                "(--reader sim:PATH).\n\nCommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %-18s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(f, "  %-20s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f, "\nGlobal options:\n");
     print_opts(f, global_opts);
     fprintf(f, "\nRun 'schsm-tool COMMAND --help' for the options of a command.\n"
@@ -114,6 +129,52 @@ static const tool_cmd *find_cmd(const char *name)
         if (strcmp(commands[i]->name, name) == 0)
             return commands[i];
     return NULL;
+}
+
+/* Is name the first word of group commands ("dkek" of "dkek status")? */
+static int is_group(const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strncmp(commands[i]->name, name, n) == 0 && commands[i]->name[n] == ' ')
+            return 1;
+    return 0;
+}
+
+static void group_help(FILE *f, const char *group)
+{
+    size_t n = strlen(group);
+    fprintf(f, "Usage: schsm-tool %s SUBCOMMAND [OPTIONS]\n\nSubcommands:\n", group);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strncmp(commands[i]->name, group, n) == 0 && commands[i]->name[n] == ' ')
+            fprintf(f, "  %-18s %s\n", commands[i]->name + n + 1, commands[i]->summary);
+    fprintf(f, "\nRun 'schsm-tool %s SUBCOMMAND --help' for its options.\n", group);
+}
+
+/* Finds the command at argv[*pos] (one word, or a group word and its subcommand), advancing
+ * *pos past it. NULL with *pos unchanged when there is none; *group_only when argv names a
+ * group without a (known) subcommand. */
+static const tool_cmd *find_cmd_argv(int argc, char **argv, int *pos, int *group_only)
+{
+    *group_only = 0;
+    const char *name = argv[*pos];
+    if (is_group(name)) {
+        if (*pos + 1 < argc && argv[*pos + 1][0] != '-') {
+            char two[96];
+            snprintf(two, sizeof(two), "%s %s", name, argv[*pos + 1]);
+            const tool_cmd *c = find_cmd(two);
+            if (c != NULL) {
+                *pos += 2;
+                return c;
+            }
+        }
+        *group_only = 1;
+        return NULL;
+    }
+    const tool_cmd *c = find_cmd(name);
+    if (c != NULL)
+        (*pos)++;
+    return c;
 }
 
 static void vreport(tool_ctx *ctx, const char *fmt, va_list ap)
@@ -249,19 +310,33 @@ static int run(tool_ctx *ctx, int argc, char **argv)
         main_help(stderr);
         return TOOL_USAGE;
     }
-    const char *name = argv[pos++];
-    if (strcmp(name, "help") == 0) {
+    int group_only = 0;
+    if (strcmp(argv[pos], "help") == 0) {
+        pos++;
         if (pos >= argc) {
             main_help(stdout);
             return TOOL_OK;
         }
-        const tool_cmd *c = find_cmd(argv[pos]);
+        const tool_cmd *c = find_cmd_argv(argc, argv, &pos, &group_only);
+        if (c == NULL && group_only && (pos + 1 >= argc || argv[pos + 1][0] == '-')) {
+            group_help(stdout, argv[pos]);
+            return TOOL_OK;
+        }
         if (c == NULL)
             return tool_usage_error(ctx, "unknown command '%s'", argv[pos]);
         cmd_help(stdout, c);
         return TOOL_OK;
     }
-    const tool_cmd *c = find_cmd(name);
+    const char *name = argv[pos];
+    const tool_cmd *c = find_cmd_argv(argc, argv, &pos, &group_only);
+    if (c == NULL && group_only) {
+        if (pos + 1 >= argc || strcmp(argv[pos + 1], "--help") == 0 || strcmp(argv[pos + 1], "-h") == 0) {
+            group_help(pos + 1 >= argc ? stderr : stdout, name);
+            return pos + 1 >= argc ? TOOL_USAGE : TOOL_OK;
+        }
+        return tool_usage_error(ctx, "unknown subcommand '%s %s' (run 'schsm-tool %s --help')", name, argv[pos + 1],
+                                name);
+    }
     if (c == NULL)
         return tool_usage_error(ctx, "unknown command '%s'", name);
     ctx->cmd = c;
