@@ -27,6 +27,8 @@ int sim_card_new(sim_card **out)
         return HSM_E_MEM;
     c->ndomains = 0;
     c->so_tries = SIM_SO_TRIES;
+    c->fw_major = SIM_FW_MAJOR;
+    c->fw_minor = SIM_FW_MINOR;
     int rc = sim_devcert_create(c);
     if (rc != HSM_OK) {
         sim_card_free(c);
@@ -63,7 +65,7 @@ void sim_card_reset(sim_card *c)
 static void put_applet_fcp(const sim_card *c, hsm_bytes *out)
 {
     size_t m;
-    uint8_t v85[5] = { (uint8_t)(c->options >> 8), (uint8_t)c->options, 0x00, SIM_FW_MAJOR, SIM_FW_MINOR };
+    uint8_t v85[5] = { (uint8_t)(c->options >> 8), (uint8_t)c->options, 0x00, c->fw_major, c->fw_minor };
     hsm_tlv_open(out, 0x62, &m);
     hsm_tlv_put_u8(out, 0x82, 0x38);
     hsm_tlv_put(out, 0x85, v85, sizeof(v85));

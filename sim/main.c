@@ -2,12 +2,14 @@
  *   schsm-sim --state PATH --dump            what the card holds
  *   schsm-sim --state PATH --reset           power cycle (drops every login)
  *   schsm-sim --state PATH --vpcd [--port N] attach the card to pcscd through vsmartcard's vpcd
+ *   schsm-sim --state PATH --firmware X.Y    the firmware version the card reports and behaves as
  * The state file is created factory-fresh (uninitialised) on first use. */
 #include "sim/card.h"
 #include "sim/store.h"
 #include "sim/vpcd.h"
 
 #include "hsm/rv.h"
+#include "sim/sim_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,14 +19,17 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: schsm-sim --state PATH (--dump | --reset | --vpcd [--port N])\n"
+            "usage: schsm-sim --state PATH (--dump | --reset | --vpcd [--port N] | --firmware X.Y)\n"
             "  --state PATH  state file of the virtual card (created factory-fresh if absent)\n"
             "  --dump        print what the card holds (PIN counters, keys, files, DKEK status)\n"
             "  --reset       power-cycle the card: every process loses its login\n"
             "  --vpcd        serve the card to pcscd through vsmartcard's vpcd driver\n"
             "  --port N      vpcd port (default 35963, the first vpcd slot)\n"
+            "  --firmware X.Y  the firmware version the card reports (default 3.5) and behaves as:\n"
+            "                3.1 answers 6F00 to UNWRAP KEY of keys exported with an algorithm list\n"
             "  --help        this text\n"
-            "environment: SCHSM_SIM_LATENCY_US=N adds N microseconds per APDU; SCHSM_DEBUG=apdu traces APDUs\n");
+            "environment: SCHSM_SIM_LATENCY_US=N adds N microseconds per APDU; SCHSM_DEBUG=apdu traces APDUs;\n"
+            "  SCHSM_SIM_FIRMWARE=X.Y sets the firmware version of a card created on first use (also sim: readers)\n");
 }
 
 static const char *why(int rc)
@@ -42,7 +47,8 @@ static const char *why(int rc)
 int main(int argc, char **argv)
 {
     const char *state = NULL;
-    int dump = 0, reset = 0, vpcd = 0, port = 35963;
+    int dump = 0, reset = 0, vpcd = 0, port = 35963, setfw = 0;
+    uint8_t fw_major = 0, fw_minor = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
@@ -53,6 +59,12 @@ int main(int argc, char **argv)
             dump = 1;
         } else if (strcmp(argv[i], "--reset") == 0) {
             reset = 1;
+        } else if (strcmp(argv[i], "--firmware") == 0 && i + 1 < argc) {
+            if (!sim_fw_parse(argv[++i], &fw_major, &fw_minor)) {
+                fprintf(stderr, "schsm-sim: --firmware needs a version MAJOR.MINOR such as 3.1, not '%s'\n", argv[i]);
+                return 2;
+            }
+            setfw = 1;
         } else if (strcmp(argv[i], "--vpcd") == 0) {
             vpcd = 1;
         } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
@@ -70,8 +82,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (state == NULL || dump + reset + vpcd != 1) {
-        fprintf(stderr, "schsm-sim: need --state PATH and exactly one of --dump, --reset, --vpcd\n");
+    if (state == NULL || dump + reset + vpcd + setfw != 1) {
+        fprintf(stderr, "schsm-sim: need --state PATH and exactly one of --dump, --reset, --vpcd, --firmware\n");
         usage(stderr);
         return 2;
     }
@@ -84,7 +96,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "schsm-sim: %s: %s\n", state, why(rc));
         return 1;
     }
-    if (reset) {
+    if (setfw) {
+        rc = sim_store_lock(s);
+        if (rc == HSM_OK || rc == HSM_E_RESET) {
+            sim_card *c = sim_store_card(s);
+            c->fw_major = fw_major;
+            c->fw_minor = fw_minor;
+            rc = sim_store_unlock(s, 1);
+        }
+        if (rc != HSM_OK)
+            fprintf(stderr, "schsm-sim: %s: cannot set the firmware version: %s\n", state, why(rc));
+        else
+            printf("card in %s now reports firmware %u.%u\n", state, fw_major, fw_minor);
+    } else if (reset) {
         rc = sim_store_power_cycle(s);
         if (rc != HSM_OK)
             fprintf(stderr, "schsm-sim: %s: power cycle failed: %s\n", state, why(rc));

@@ -112,6 +112,7 @@ struct sim_card {
     uint32_t epoch;            /* counts power cycles / resets */
     sim_pubkey pubkeys[SIM_MAX_PUBKEYS];   /* verified CV keys (roots are built in) */
     size_t npubkeys;
+    uint8_t fw_major, fw_minor;  /* firmware version the card reports (state tag 8F; absent = 3.5) */
     /* volatile (in the state file too, so that processes share it like a real card) */
     char mse_chr[17];          /* public key selected by MSE SET for PSO VERIFY CERTIFICATE */
     int selected;
@@ -184,6 +185,12 @@ uint16_t sim_cmd_challenge(sim_card *c, const hsm_apdu *a, hsm_bytes *out);
 
 /* AES-CMAC with a 16/24/32-byte key; 1 on success. */
 int sim_aes_cmac(const uint8_t *key, size_t keylen, const uint8_t *in, size_t len, uint8_t mac[16]);
+
+/* firmware.c: the firmware-version setting and the behaviours of older versions. */
+/* Parses "MAJOR.MINOR" (each 0..255); 1 on success. */
+int sim_fw_parse(const char *s, uint8_t *major, uint8_t *minor);
+/* Firmware 3.1 answered 6F00 to UNWRAP KEY of a key exported with a non-empty algorithm list. */
+int sim_fw_refuses_unwrap_with_algs(const sim_card *c, size_t algs_len);
 
 /* KCV of a key domain's KEK: SHA-256(kek)[0..8]. */
 void sim_dkek_kcv(const uint8_t kek[32], uint8_t kcv[8]);

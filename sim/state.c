@@ -57,6 +57,10 @@ int sim_card_save(const sim_card *c, hsm_bytes *out)
     put_u32(&b, 0x8C, c->cur_ef);
     if (c->mse_chr[0])
         hsm_tlv_put(&b, 0x8D, c->mse_chr, strlen(c->mse_chr));
+    if (c->fw_major != SIM_FW_MAJOR || c->fw_minor != SIM_FW_MINOR) {
+        uint8_t fw[2] = { c->fw_major, c->fw_minor };
+        hsm_tlv_put(&b, 0x8F, fw, 2);   /* absent = the default version */
+    }
     for (size_t i = 0; i < c->npubkeys; i++) {
         const sim_pubkey *pk = &c->pubkeys[i];
         hsm_tlv_open(&b, 0xA4, &m);
@@ -225,6 +229,8 @@ static int load_body(sim_card *c, const uint8_t *p, const uint8_t *end)
     hsm_tlv t;
     int rc;
     uint32_t v = 0;
+    c->fw_major = SIM_FW_MAJOR;
+    c->fw_minor = SIM_FW_MINOR;
     while ((rc = hsm_tlv_next(&p, end, &t)) == 1) {
         int ok = 1;
         switch (t.tag) {
@@ -245,6 +251,13 @@ static int load_body(sim_card *c, const uint8_t *p, const uint8_t *end)
         case 0x8A: ok = get_uint(&t, 1, &v); c->selected = v != 0; break;
         case 0x8B: ok = get_uint(&t, 1, &v); c->pin_ok = v != 0; break;
         case 0x8C: ok = get_uint(&t, 4, &v) && v <= 0xFFFF; c->cur_ef = (uint16_t)v; break;
+        case 0x8F:
+            ok = t.len == 2;
+            if (ok) {
+                c->fw_major = t.val[0];
+                c->fw_minor = t.val[1];
+            }
+            break;
         case 0xA1: ok = load_key(c, &t); break;
         case 0xA2: ok = load_file(c, &t); break;
         case 0xA3: ok = load_domain(c, &t); break;
