@@ -142,6 +142,28 @@ void hsm_kb_delete_files(hsm_card *c, uint8_t ref)
     }
 }
 
+int hsm_kb_remove_key(hsm_token *t, uint8_t ref)
+{
+    int rc = hsm_token_ensure_login(t, NULL, NULL);
+    if (rc != HSM_OK)
+        return rc;
+    hsm_card *c = hsm_token_lock(t);
+    if (c == NULL)
+        return HSM_E_COMM;
+    hsm_kb_delete_files(c, ref);
+    uint8_t fid[2] = { HSM_PREFIX_KEY, ref };
+    hsm_bytes fids = HSM_BYTES_INIT;
+    rc = hsm_card_enumerate(c, &fids);
+    for (size_t i = 0; rc == HSM_OK && i + 1 < fids.len; i += 2)
+        if (memcmp(fids.data + i, fid, 2) == 0)
+            rc = HSM_E_BUSY;   /* still there */
+    hsm_bytes_free(&fids);
+    int sr = hsm_card_select(c, NULL);   /* a change to the key set: see hsm/token.h */
+    (void)sr;
+    hsm_token_unlock(t, 1);
+    return rc;
+}
+
 static int read_optional(hsm_card *c, uint16_t fid, hsm_bytes *out, int *have)
 {
     int rv = hsm_card_read_file(c, fid, out);
@@ -160,6 +182,10 @@ int hsm_kb_wrap(hsm_token *t, uint8_t key_ref, hsm_bytes *out, hsm_kb_wrap_info 
     memset(info, 0, sizeof(*info));
     memset(r, 0, sizeof(*r));
     hsm_bytes blob = HSM_BYTES_INIT, prkd = HSM_BYTES_INIT, cert = HSM_BYTES_INIT;
+    if (hsm_token_ensure_login(t, NULL, NULL) != HSM_OK) {
+        hsm_kb_fail(r, HSM_KB_CARD, "cannot log in: %s", hsm_token_error(t));
+        return HSM_E_PIN_REFUSED;
+    }
     hsm_card *c = hsm_token_lock(t);
     if (c == NULL) {
         hsm_kb_fail(r, HSM_KB_CARD, "cannot reach the card: %s", hsm_token_error(t));

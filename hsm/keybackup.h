@@ -90,6 +90,7 @@ typedef struct {
     size_t id_len;
     int replace;                /* delete keys with the same label/ID once the new key is complete */
     int skip_present;           /* a key with the same public key on the card: HSM_KB_PRESENT, no change */
+    int dry_run;                /* stop after the host checks (present, clashes): nothing is sent */
 } hsm_kb_unwrap_opts;
 
 typedef struct {
@@ -129,6 +130,11 @@ int hsm_kb_prove_key(hsm_card *c, uint8_t ref, EVP_PKEY *pub, const uint8_t *alg
 
 /* Deletes CCnn, C4nn, CEnn, CBnn of ref (best effort; absent files are fine). */
 void hsm_kb_delete_files(hsm_card *c, uint8_t ref);
+
+/* Removes the key ref completely (a test copy made by hsm_kb_unwrap), as one change to the key
+ * set: logs in with the held PIN when needed, deletes its files, re-selects. HSM_OK only when the
+ * key file is gone. */
+int hsm_kb_remove_key(hsm_token *t, uint8_t ref);
 
 /* Sets r->reason and r->why (printf style). */
 void hsm_kb_fail(hsm_kb_result *r, int reason, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

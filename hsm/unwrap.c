@@ -213,8 +213,15 @@ int hsm_kb_unwrap(hsm_token *t, const uint8_t *file, size_t len, const hsm_kb_un
                     "%u, '%s')", info->prkd.label, info->clash_refs[0], info->clash_labels[0]);
         rc = HSM_E_AMBIGUOUS;
     }
-    if (rc != HSM_OK)
+    if (rc != HSM_OK || o->dry_run)
         goto out;
+    /* The re-SELECT after an earlier change to the key set dropped the login: log in again with
+     * the PIN the session holds (no APDU while the login stands). */
+    rc = hsm_token_ensure_login(t, NULL, NULL);
+    if (rc != HSM_OK) {
+        hsm_kb_fail(r, HSM_KB_CARD, "cannot log in: %s", hsm_token_error(t));
+        goto out;
+    }
 
     hsm_card *c = hsm_token_lock(t);
     if (c == NULL) {

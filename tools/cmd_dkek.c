@@ -138,6 +138,50 @@ static int run_status(tool_ctx *ctx, tool_args *a)
     return TOOL_OK;
 }
 
+/* MANAGE KEY DOMAIN P1 01: a DKEK domain of N shares in an empty slot (init --key-domains). */
+static int run_create_domain(tool_ctx *ctx, tool_args *a)
+{
+    const char *ds = tool_arg(a, "key-domain"), *ns = tool_arg(a, "shares");
+    long dom = 0, n = 0;
+    if (ds == NULL || tool_parse_uint(ds, 0, 254, &dom) != HSM_OK)
+        return tool_usage_error(ctx, "--key-domain N (0 to 254) is required: the empty slot to set up");
+    if (ns == NULL || tool_parse_uint(ns, 0, 254, &n) != HSM_OK)
+        return tool_usage_error(ctx, "--shares N (0 to 254) is required: how many DKEK shares make the domain's "
+                                "DKEK (0 = the card makes a random one that no other card can have)");
+    int rc = tool_login(ctx, 0);
+    if (rc != TOOL_OK)
+        return rc;
+    hsm_card *c = hsm_token_lock(ctx->tok);
+    if (c == NULL)
+        return tool_token_fail(ctx, "cannot reach the card");
+    uint8_t b = (uint8_t)n;
+    hsm_dkek_status st;
+    memset(&st, 0, sizeof(st));
+    int rv = hsm_card_key_domain(c, 0x01, (uint8_t)dom, &b, 1, &st);
+    if (rv != HSM_OK)
+        rc = tool_card_fail(ctx, c, rv, 0x52, "the card did not create the key domain (is the slot provisioned "
+                            "with init --key-domains and still empty?)");
+    hsm_token_unlock(ctx->tok, 0);
+    if (rc == TOOL_OK) {
+        printf("Created key domain %ld.\n", dom);
+        tool_print_domain_status((uint8_t)dom, &st);
+    }
+    return rc;
+}
+
+static const tool_opt create_domain_opts[] = {
+    { "key-domain", "N", "the key domain slot to set up (provisioned by init --key-domains)" },
+    { "shares", "N", "number of DKEK shares of the new domain (0 = random DKEK made by the card)" },
+    { NULL, NULL, NULL },
+};
+const tool_cmd tool_cmd_dkek_create_domain = {
+    "dkek create-domain", "--key-domain N --shares N",
+    "set up a further key domain with its own DKEK (made of N shares)",
+    "Keys generated with keygen --key-domain N are wrapped under that domain's DKEK. Import its\n"
+    "shares with dkek import-share --key-domain N. Needs the user PIN.",
+    create_domain_opts, run_create_domain,
+};
+
 static const tool_opt status_opts[] = {
     { "json", NULL, "print a JSON array of {domain, kind: dkek|xkek|empty, total, missing, kcv, complete, keys}" },
     { NULL, NULL, NULL },

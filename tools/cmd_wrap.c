@@ -69,7 +69,7 @@ static int run_unwrap(tool_ctx *ctx, tool_args *a)
     EVP_PKEY_free(pub);
     if (rc == TOOL_OK)
         rc = tool_login(ctx, 0);
-    hsm_kb_unwrap_opts o = { label, idhex ? id : NULL, id_len, tool_flag(a, "force"), 0 };
+    hsm_kb_unwrap_opts o = { .label = label, .id = idhex ? id : NULL, .id_len = id_len, .replace = tool_flag(a, "force") };
     hsm_kb_unwrap_info info;
     if (rc == TOOL_OK && hsm_kb_unwrap(ctx->tok, f.data, f.len, &o, &info, &r) != HSM_OK) {
         for (size_t i = 0; r.reason == HSM_KB_CLASH && i < info.nclash && i < 4; i++)

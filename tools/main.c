@@ -12,6 +12,7 @@ extern const tool_cmd tool_cmd_dkek_create;
 extern const tool_cmd tool_cmd_dkek_import;
 extern const tool_cmd tool_cmd_dkek_status_cmd;
 extern const tool_cmd tool_cmd_dkek_reshare;
+extern const tool_cmd tool_cmd_dkek_create_domain;
 extern const tool_cmd tool_cmd_create_dkek_share;
 extern const tool_cmd tool_cmd_import_dkek_share;
 extern const tool_cmd tool_cmd_dkek_status;
@@ -38,6 +39,7 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_dkek_import,
     &tool_cmd_dkek_status_cmd,
     &tool_cmd_dkek_reshare,
+    &tool_cmd_dkek_create_domain,
     &tool_cmd_key_domains,
     &tool_cmd_wrap_key,
     &tool_cmd_unwrap_key,
