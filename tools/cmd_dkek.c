@@ -9,8 +9,6 @@
 #include "hsm/keybackup.h"
 #include "hsm/rv.h"
 
-void tool_print_domain_status(uint8_t dom, const hsm_dkek_status *st);
-
 void tool_print_domain_status(uint8_t dom, const hsm_dkek_status *st)
 {
     char kcv[17];
@@ -27,6 +25,16 @@ void tool_print_domain_status(uint8_t dom, const hsm_dkek_status *st)
         printf("KCV: (incomplete: import the %u missing share%s)\n", st->missing, st->missing == 1 ? "" : "s");
     else
         printf("KCV: %s\n", kcv);
+}
+
+int tool_read_domains(tool_ctx *ctx, hsm_kb_domain doms[HSM_KB_MAX_DOMAINS], size_t *nd)
+{
+    hsm_card *c = hsm_token_lock(ctx->tok);
+    if (c == NULL)
+        return tool_token_fail(ctx, "cannot reach the card");
+    hsm_kb_domains(c, doms, HSM_KB_MAX_DOMAINS, nd);
+    hsm_token_unlock(ctx->tok, 0);
+    return TOOL_OK;
 }
 
 /* Keys per domain: from the key's FCP (SELECT CCnn). unknown counts keys whose card does not say. */
@@ -64,13 +72,11 @@ static int run_status(tool_ctx *ctx, tool_args *a)
     rc = count_keys(ctx, counts, &unknown);
     if (rc != TOOL_OK)
         return rc;
-    hsm_card *c = hsm_token_lock(ctx->tok);
-    if (c == NULL)
-        return tool_token_fail(ctx, "cannot reach the card");
     hsm_kb_domain doms[HSM_KB_MAX_DOMAINS];
     size_t nd = 0;
-    hsm_kb_domains(c, doms, HSM_KB_MAX_DOMAINS, &nd);
-    hsm_token_unlock(ctx->tok, 0);
+    rc = tool_read_domains(ctx, doms, &nd);
+    if (rc != TOOL_OK)
+        return rc;
     /* Domain 0 empty and nothing after it: the card has no DKEK at all. */
     if (nd == 1 && !doms[0].present)
         nd = 0;

@@ -216,8 +216,6 @@ static int read_share_file(tool_ctx *ctx, const char *in, hsm_bytes *f)
     return rc;
 }
 
-void tool_print_domain_status(uint8_t dom, const hsm_dkek_status *st);
-
 static int run_import(tool_ctx *ctx, tool_args *a)
 {
     const char *in = tool_arg(a, "in"), *ds = tool_arg(a, "key-domain");

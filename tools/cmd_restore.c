@@ -94,13 +94,11 @@ static void free_entries(entry *e, size_t n)
 /* Every file's KCV must name a complete DKEK of this card, before anything is changed. */
 static int check_kcvs(tool_ctx *ctx, entry *e, size_t n)
 {
-    hsm_card *c = hsm_token_lock(ctx->tok);
-    if (c == NULL)
-        return tool_token_fail(ctx, "cannot reach the card");
     hsm_kb_domain doms[HSM_KB_MAX_DOMAINS];
     size_t nd = 0;
-    hsm_kb_domains(c, doms, HSM_KB_MAX_DOMAINS, &nd);
-    hsm_token_unlock(ctx->tok, 0);
+    int rc = tool_read_domains(ctx, doms, &nd);
+    if (rc != TOOL_OK)
+        return rc;
     size_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         hsm_kb_result r;
@@ -114,6 +112,26 @@ static int check_kcvs(tool_ctx *ctx, entry *e, size_t n)
         return tool_error(ctx, TOOL_FAIL, "%zu of %zu wrapped keys need a DKEK this card does not hold (see above): "
                           "nothing was restored", bad, n);
     return TOOL_OK;
+}
+
+/* --in DIR read and checked, the PIN verified, every KCV on the card: what restore and
+ * verify-backup do before they change anything. */
+static int open_backup(tool_ctx *ctx, tool_args *a, entry **e, size_t *n)
+{
+    const char *dir = tool_arg(a, "in");
+    if (dir == NULL || *dir == '\0')
+        return tool_usage_error(ctx, "--in DIR is required (a directory written by schsm-tool backup)");
+    int rc = load_dir(ctx, dir, e, n);
+    if (rc != TOOL_OK)
+        return rc;
+    rc = tool_login(ctx, 0);
+    if (rc == TOOL_OK)
+        rc = check_kcvs(ctx, *e, *n);
+    if (rc != TOOL_OK) {
+        free_entries(*e, *n);
+        *e = NULL;
+    }
+    return rc;
 }
 
 static void report(tool_ctx *ctx, tool_args *a, const entry *e, size_t n)
@@ -171,18 +189,12 @@ static int finish(tool_ctx *ctx, const entry *e, size_t n, const char *what)
 
 static int run_restore(tool_ctx *ctx, tool_args *a)
 {
-    const char *dir = tool_arg(a, "in");
     int dry = tool_flag(a, "dry-run");
-    if (dir == NULL || *dir == '\0')
-        return tool_usage_error(ctx, "--in DIR is required (a directory written by schsm-tool backup)");
     entry *e = NULL;
     size_t n = 0;
-    int rc = load_dir(ctx, dir, &e, &n);
+    int rc = open_backup(ctx, a, &e, &n);
     if (rc != TOOL_OK)
         return rc;
-    rc = tool_login(ctx, 0);
-    if (rc == TOOL_OK)
-        rc = check_kcvs(ctx, e, n);
     for (size_t i = 0; rc == TOOL_OK && i < n; i++) {
         hsm_kb_unwrap_opts o = { .skip_present = 1, .dry_run = dry };
         hsm_kb_unwrap_info info;
@@ -222,20 +234,14 @@ static int run_restore(tool_ctx *ctx, tool_args *a)
 
 static int run_verify(tool_ctx *ctx, tool_args *a)
 {
-    const char *dir = tool_arg(a, "in");
-    if (dir == NULL || *dir == '\0')
-        return tool_usage_error(ctx, "--in DIR is required (a directory written by schsm-tool backup)");
     entry *e = NULL;
     size_t n = 0;
-    int rc = load_dir(ctx, dir, &e, &n);
+    int rc = open_backup(ctx, a, &e, &n);
     if (rc != TOOL_OK)
         return rc;
     hsm_key *before = NULL, *after = NULL;
     size_t nb = 0, na = 0;
-    rc = tool_login(ctx, 0);
-    if (rc == TOOL_OK)
-        rc = check_kcvs(ctx, e, n);
-    if (rc == TOOL_OK && hsm_token_list_keys(ctx->tok, &before, &nb) != HSM_OK)
+    if (hsm_token_list_keys(ctx->tok, &before, &nb) != HSM_OK)
         rc = tool_token_fail(ctx, "cannot list the keys");
     for (size_t i = 0; rc == TOOL_OK && i < n; i++) {
         /* A throw-away label and random ID, so the copy never clashes with the original. */

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "hsm/dkek.h"
+#include "hsm/keybackup.h"
 #include "tools/util.h"
 
 #define TOOL_KDF_NOTE "deriving key (takes a few seconds)\n"
@@ -25,6 +26,10 @@ int tool_share_password(tool_ctx *ctx, tool_args *a, int confirm, char **pw, siz
 /* n-of-m: password shares from --shares-file, or asked on the terminal (want of them; 0 = all
  * in the file), combined into the 8-byte password. */
 int tool_share_pwd_shares(tool_ctx *ctx, tool_args *a, long want, uint8_t secret[HSM_PWD_SECRET_LEN]);
+/* Status of every key domain (cmd_dkek.c). */
+int tool_read_domains(tool_ctx *ctx, hsm_kb_domain doms[HSM_KB_MAX_DOMAINS], size_t *nd);
+/* One domain's DKEK status as dkek import-share and dkek status print it (cmd_dkek.c). */
+void tool_print_domain_status(uint8_t dom, const hsm_dkek_status *st);
 /* Prints the shares of a split password for the custodians. */
 void tool_print_pwd_shares(const hsm_pwd_share *sh, unsigned t, unsigned n);
 

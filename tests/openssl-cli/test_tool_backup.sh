@@ -21,18 +21,6 @@ export PW0="domain zero share" PW1="domain one share" TOOL_PIN=$PIN
 ta() { "$TOOL" --reader "$A" --pin-source env:TOOL_PIN "$@"; }
 tb() { "$TOOL" --reader "$B" --pin-source env:TOOL_PIN "$@"; }
 tc() { "$TOOL" --reader "$C" --pin-source env:TOOL_PIN "$@"; }
-json_check() {
-    if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
-        "$(_logname "$1")" "$2" 2>/dev/null; then
-        PASSED=$((PASSED + 1)); echo "ok   $1: $2"
-    else
-        FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; sed 's/^/     | /' "$(_logname "$1")" | tail -n 20
-    fi
-}
-assert() {
-    local name=$1; shift
-    if "$@"; then PASSED=$((PASSED + 1)); echo "ok   $name"; else FAILED=$((FAILED + 1)); echo "FAIL $name"; fi
-}
 
 # --- help and usage ---
 for c in "dkek create-share" "dkek import-share" "dkek status" "dkek reshare" "dkek create-domain" \
