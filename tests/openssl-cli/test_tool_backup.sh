@@ -183,6 +183,10 @@ check "list C" tc list --json
 json_check "list C" 'sorted(o["label"] for o in d if o["type"] != "cert") == ["ec-cert", "ec-plain", "rsa-cert", "rsa-plain"]'
 check_fail "unwrap-key names the bug too" tc unwrap-key --in "$T/bk0/key05.wrap"
 check_log_has "unwrap-key names the bug too" "known bug"
+# The way out: a firmware update, then the same restore completes the job.
+check "firmware update of C to 3.2" "$SCHSM_BUILD/bin/schsm-sim" --state "$T/c.state" --firmware 3.2
+check "restore again after the update" tc restore --in "$T/bk0" --json
+json_check "restore again after the update" 'sorted((e["label"], e["outcome"]) for e in d) == [("ec-algs","restored"),("ec-cert","present"),("ec-plain","present"),("rsa-cert","present"),("rsa-plain","present")]'
 
 # --- reshare: the same share under new password shares ---
 check "reshare share 1" ta dkek reshare --in "$T/s1.pbe" --out "$T/s1-new.pbe" --shares-file "$T/old-shares.txt" \
