@@ -149,6 +149,19 @@ static int run_backup(tool_ctx *ctx, tool_args *a)
     tool_json_begin_object(&j);
     tool_json_key(&j, "format");
     tool_json_string(&j, "schsm-backup-1");
+    hsm_token_info ti;
+    if (hsm_token_info_get(ctx->tok, &ti) == HSM_OK) {
+        /* The source card: restore problems (firmware bugs) are easier to place with it. */
+        char fw[16];
+        snprintf(fw, sizeof(fw), "%u.%u", ti.fw_major, ti.fw_minor);
+        tool_json_key(&j, "card");
+        tool_json_begin_object(&j);
+        tool_json_key(&j, "serial");
+        tool_json_string(&j, ti.serial);
+        tool_json_key(&j, "firmware");
+        tool_json_string(&j, fw);
+        tool_json_end_object(&j);
+    }
     tool_json_key(&j, "keys");
     tool_json_begin_array(&j);
     size_t done = 0, skipped = 0, failed = 0;

@@ -86,6 +86,7 @@ json_check "dkek status counts keys per domain" 'd[0]["keys"] == 5 and d[1]["key
 check "backup A" ta backup --out "$T/bk" --json
 check "manifest lists 6 keys" cat "$T/bk/manifest.json"
 json_check "manifest lists 6 keys" 'len(d["keys"]) == 6 and d["not_exported"] == []'
+json_check "manifest lists 6 keys" 'd["card"]["firmware"] == "3.5"'
 json_check "manifest lists 6 keys" '{k["label"]: k["certificate"] for k in d["keys"]} == {"ec-cert": True, "ec-plain": False, "rsa-cert": True, "rsa-plain": False, "ec-algs": False, "ec-dom1": False}'
 json_check "manifest lists 6 keys" '[k["algorithms"]["hex"] for k in d["keys"] if k["label"] == "ec-algs"] == ["707392"]'
 json_check "manifest lists 6 keys" '[k["domain"] for k in d["keys"] if k["label"] == "ec-dom1"] == [1] and all(len(k["public_key_sha256"]) == 64 for k in d["keys"])'
@@ -189,9 +190,11 @@ check "restore again after the update" tc restore --in "$T/bk0" --json
 json_check "restore again after the update" 'sorted((e["label"], e["outcome"]) for e in d) == [("ec-algs","restored"),("ec-cert","present"),("ec-plain","present"),("rsa-cert","present"),("rsa-plain","present")]'
 
 # --- reshare: the same share under new password shares ---
-check "reshare share 1" ta dkek reshare --in "$T/s1.pbe" --out "$T/s1-new.pbe" --shares-file "$T/old-shares.txt" \
+check "reshare share 1" env SCHSM_DEBUG=apdu SCHSM_DEBUG_FILE="$T/reshare.trace" "$TOOL" --reader "$A" dkek reshare --in "$T/s1.pbe" --out "$T/s1-new.pbe" --shares-file "$T/old-shares.txt" \
     --new-pwd-shares-threshold 3 --new-pwd-shares-total 4
 check_log_has "reshare share 1" "The share is unchanged"
+assert "reshare sent nothing but SELECT and GET CHALLENGE" \
+    bash -c "grep -q '^apdu> 00 84' '$T/reshare.trace' && ! grep '^apdu>' '$T/reshare.trace' | grep -qv -e '^apdu> 00 84' -e '^apdu> 00 A4'"
 L=$(_logname "reshare share 1")
 sed -n '/^Share 2 of 4/,/^Share value/p;/^Share 3 of 4/,/^Share value/p;/^Share 4 of 4/,/^Share value/p' "$L" >"$T/new-shares.txt"
 check_fail "old password shares do not open the new file" tc dkek reshare --in "$T/s1-new.pbe" --out "$T/x.pbe" \
