@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key backup on the card side: key-domain status, WRAP KEY into sc-hsm-tool's file, and the
  * proof that a key reference holds the private key of a given public key (see keybackup.h). */
 #include "hsm/keybackup.h"
@@ -61,15 +62,16 @@ int hsm_kb_domain_for_kcv(const hsm_kb_domain *doms, size_t n, const uint8_t kcv
     int any = 0, incomplete = 0;
     for (size_t d = 0; d < n; d++) {
         const hsm_dkek_status *st = &doms[d].st;
-        if (!doms[d].present || st->total == 0xFF)
-            continue;   /* empty slot, or an XKEK domain (not a DKEK: see docs/key-domains.md) */
-        if (st->missing == 0 && CRYPTO_memcmp(st->kcv, kcv, 8) == 0)
+        if (!doms[d].present)
+            continue;   /* empty slot */
+        int xkek = st->total == 0xFF;   /* an XKEK domain's KEK (docs/key-domains.md) wraps as well */
+        if ((xkek || st->missing == 0) && CRYPTO_memcmp(st->kcv, kcv, 8) == 0)
             return (int)d;
         size_t l = strlen(have);
-        if (st->missing == 0) {
+        if (xkek || st->missing == 0) {
             char k[17];
             hex16(k, st->kcv);
-            snprintf(have + l, sizeof(have) - l, "%sdomain %zu KCV %s", any ? ", " : "", d, k);
+            snprintf(have + l, sizeof(have) - l, "%sdomain %zu %sKCV %s", any ? ", " : "", d, xkek ? "XKEK " : "", k);
         } else {
             snprintf(have + l, sizeof(have) - l, "%sdomain %zu incomplete", any ? ", " : "", d);
             size_t m = strlen(missing);
@@ -177,6 +179,18 @@ static void card_fail(hsm_kb_result *r, hsm_card *c, int rv, uint8_t ins, const 
     hsm_kb_fail(r, HSM_KB_CARD, "%s: %s", what, rv == HSM_E_SW ? hsm_sw_message(r->sw, ins) : hsm_rv_text(rv));
 }
 
+/* XKEK (issue 10): a group signer's CBnn holds its request followed by the chain of the card that
+ * made it; the wrapped file carries that chain (element E1) so that unwrap restores it. */
+static int add_origin_chain(hsm_bytes *file, const hsm_bytes *keep)
+{
+    hsm_tlv req;
+    const uint8_t *p = keep->data;
+    if (keep->len == 0 || keep->data[0] != 0x67 || hsm_tlv_next(&p, keep->data + keep->len, &req) != 1
+        || req.rawlen >= keep->len)
+        return HSM_OK;   /* only a kept request: nothing to carry */
+    return hsm_wrapped_file_add_origin(file, keep->data + req.rawlen, keep->len - req.rawlen);
+}
+
 int hsm_kb_wrap(hsm_token *t, uint8_t key_ref, hsm_bytes *out, hsm_kb_wrap_info *info, hsm_kb_result *r)
 {
     memset(info, 0, sizeof(*info));
@@ -191,12 +205,16 @@ int hsm_kb_wrap(hsm_token *t, uint8_t key_ref, hsm_bytes *out, hsm_kb_wrap_info 
         hsm_kb_fail(r, HSM_KB_CARD, "cannot reach the card: %s", hsm_token_error(t));
         return HSM_E_COMM;
     }
+    hsm_bytes keep = HSM_BYTES_INIT;   /* XKEK (issue 10): CBnn, a group signer's request || origin chain */
+    int have_keep = 0;
     int rc = hsm_card_wrap(c, key_ref, &blob);
     if (rc != HSM_OK)
         card_fail(r, c, rc, 0x72, "the card did not wrap the key");
     else if ((rc = read_optional(c, FID(HSM_PREFIX_PRKD, key_ref), &prkd, &info->have_prkd)) != HSM_OK
              || (rc = read_optional(c, FID(HSM_PREFIX_EE_CERT, key_ref), &cert, &info->have_cert)) != HSM_OK)
         card_fail(r, c, rc, 0xB1, "cannot read the key's description or certificate");
+    else if ((rc = read_optional(c, FID(HSM_PREFIX_REQ_KEEP, key_ref), &keep, &have_keep)) != HSM_OK)
+        card_fail(r, c, rc, 0xB1, "cannot read the key's kept request");
     hsm_token_unlock(t, 0);
     hsm_wrapped_hdr hdr;
     if (rc == HSM_OK && hsm_wrapped_blob_header(blob.data, blob.len, &hdr) != HSM_OK) {
@@ -211,6 +229,7 @@ int hsm_kb_wrap(hsm_token *t, uint8_t key_ref, hsm_bytes *out, hsm_kb_wrap_info 
     if (rc == HSM_OK
         && (hsm_wrapped_file_build(blob.data, blob.len, info->have_prkd ? prkd.data : NULL, prkd.len,
                                    info->have_cert ? cert.data : NULL, cert.len, out) != HSM_OK
+            || (have_keep && info->have_cert && info->have_prkd && add_origin_chain(out, &keep) != HSM_OK)
             || hsm_wrapped_file_parse(out->data, out->len, &wf) != HSM_OK
             || hsm_wrapped_blob_header(wf.blob, wf.blob_len, &info->hdr) != HSM_OK)) {
         hsm_kb_fail(r, HSM_KB_CARD, "the key's description or certificate on the card is malformed; nothing was "
@@ -220,6 +239,7 @@ int hsm_kb_wrap(hsm_token *t, uint8_t key_ref, hsm_bytes *out, hsm_kb_wrap_info 
     hsm_bytes_free(&blob);
     hsm_bytes_free(&prkd);
     hsm_bytes_free(&cert);
+    hsm_bytes_free(&keep);
     return rc;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key backup transactions on a token: wrap a key into sc-hsm-tool's wrapped-key file, find the
  * key domain whose DKEK a wrapped key needs, and unwrap a file into the card as one transaction
  * (free key reference, UNWRAP, proof that the key on the card is the key of the file's request,
@@ -19,7 +20,6 @@
 
 #define HSM_KB_MAX_DOMAINS 64
 #define HSM_KB_FILE_MAX 65536      /* largest wrapped-key file read */
-#define HSM_PREFIX_REQ_KEEP 0xCB   /* the token keeps a key's CV request here (see hsm/token.h) */
 
 /* Why a backup operation stopped (hsm_kb_result.reason). */
 enum hsm_kb_reason {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The unwrap transaction (keybackup.h): a wrapped-key file goes into the card completely and
  * proven, or not at all. Order: host checks first (file, the request's self-signature, same key
  * present, label/ID clashes, the card's KCVs), then UNWRAP into a free reference, a signature by
@@ -163,6 +164,19 @@ static int new_prkd(const hsm_wrapped_file *wf, const hsm_kb_unwrap_opts *o, hsm
     return HSM_OK;
 }
 
+/* The unwrap side of the origin chain (keybackup.c): CBnn = request || origin chain. */
+static int restore_origin_chain(hsm_card *c, uint8_t ref, const hsm_wrapped_file *wf)
+{
+    if (wf->origin == NULL || wf->cert == NULL || wf->cert[0] != 0x67)
+        return HSM_OK;
+    hsm_bytes cb = HSM_BYTES_INIT;
+    hsm_bytes_put(&cb, wf->cert, wf->cert_len);
+    hsm_bytes_put(&cb, wf->origin, wf->origin_len);
+    int rv = cb.oom ? HSM_E_MEM : hsm_card_write_file(c, FID(HSM_PREFIX_REQ_KEEP, ref), cb.data, cb.len);
+    hsm_bytes_free(&cb);
+    return rv;
+}
+
 static void refused(hsm_token *t, const hsm_wrapped_hdr *hdr, uint16_t sw, hsm_kb_result *r)
 {
     char kcv[17];
@@ -274,6 +288,8 @@ int hsm_kb_unwrap(hsm_token *t, const uint8_t *file, size_t len, const hsm_kb_un
             rv = hsm_card_write_file(c, FID(HSM_PREFIX_PRKD, ref), prkd.data, prkd.len);
         if (rv == HSM_OK && wf.cert != NULL)
             rv = hsm_card_write_file(c, FID(HSM_PREFIX_EE_CERT, ref), wf.cert, wf.cert_len);
+        if (rv == HSM_OK)
+            rv = restore_origin_chain(c, (uint8_t)ref, &wf);
         if (rv != HSM_OK) {
             /* Nothing half-made: a key without its description would be invisible to OpenSC. */
             r->sw = rv == HSM_E_SW ? hsm_card_last_sw(c) : 0;

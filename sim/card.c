@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The virtual card's life cycle and its APDU dispatcher, plus the small ISO commands
  * (SELECT, ENUMERATE OBJECTS, GET CHALLENGE). */
 #include "sim/sim_int.h"
@@ -38,10 +39,8 @@ int sim_card_new(sim_card **out)
     return HSM_OK;
 }
 
-void sim_card_free(sim_card *c)
+void sim_card_wipe(sim_card *c)
 {
-    if (c == NULL)
-        return;
     for (size_t i = 0; i < c->nkeys; i++)
         sim_key_clear(&c->keys[i]);
     for (size_t i = 0; i < c->nfiles; i++)
@@ -49,6 +48,13 @@ void sim_card_free(sim_card *c)
     free(c->keys);
     free(c->files);
     OPENSSL_cleanse(c, sizeof(*c));
+}
+
+void sim_card_free(sim_card *c)
+{
+    if (c == NULL)
+        return;
+    sim_card_wipe(c);
     free(c);
 }
 

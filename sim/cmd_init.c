@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* INITIALIZE DEVICE (sheet 5) and the device-info answer to INITIALIZE without data (1.5).
  * A wrong initialization code answers 6985 and counts the SO-PIN down (6983 once blocked). */
 #include "sim/sim_int.h"

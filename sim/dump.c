@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm-sim --dump: what the card holds, for people. No secrets are printed. */
 #include "sim/sim_int.h"
 

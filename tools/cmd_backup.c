@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* backup --out DIR: every exportable key of the card as one sc-hsm-tool wrapped-key file
  * (keyNN.wrap, NN = the key reference in hex) plus manifest.json, which lists each key (label,
  * ID, type, domain, KCV, public-key fingerprint, certificate or request, algorithm list) and the
@@ -14,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "hsm/algs.h"
 #include "hsm/crypto.h"
 #include "hsm/keybackup.h"
 #include "hsm/rv.h"
@@ -46,7 +48,7 @@ static void json_algs(tool_json *j, const uint8_t *algs, size_t n, int has)
     tool_json_key(j, "names");
     tool_json_begin_array(j);
     for (size_t i = 0; i < n; i++) {
-        const char *name = tool_alg_name(algs[i]);
+        const char *name = hsm_alg_name(algs[i]);
         char raw[8];
         snprintf(raw, sizeof(raw), "%02x", algs[i]);
         tool_json_string(j, name != NULL ? name : raw);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* dkek status (alias dkek-status) and key-domains: per key domain the kind, shares total and
  * missing, KCV, and how many keys live in it. The share commands are in cmd_dkek_share.c, the
  * wrap/unwrap commands in cmd_wrap.c. */

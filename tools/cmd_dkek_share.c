@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DKEK share files: dkek create-share, dkek import-share, dkek reshare. Share files are
  * byte-compatible with OpenSC's sc-hsm-tool (protocol sheet 12.6-12.8); the file crypto and
  * the n-of-m password scheme live in hsm/dkek.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* restore --in DIR and verify-backup --in DIR: the wrapped-key files of a backup (cmd_backup.c)
  * back into a card. Every file is self-describing, so the manifest is for people; each key goes
  * in through hsm_kb_unwrap(), which leaves nothing of a key that failed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* wrap-key and unwrap-key: one key into / out of sc-hsm-tool's wrapped-key file. The card
  * work (and the proof that an unwrapped key is the file's key) is in hsm/keybackup.h. */
 #include "tools/keyfiles.h"

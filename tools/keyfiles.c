@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Files and secrets of the DKEK and backup commands: whole-file reads with a size cap, atomic
  * writes that never overwrite by accident, the share password and n-of-m password shares. */
 #include "tools/keyfiles.h"

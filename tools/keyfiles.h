@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm-tool's files and secrets for DKEK shares and key backups (tools/keyfiles.c), shared by
  * the dkek, wrap/unwrap and backup commands. Each returns an exit code and reports its error. */
 #ifndef SCHSM_TOOL_KEYFILES_H

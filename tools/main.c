@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm-tool: key management for the SmartCard-HSM. Global options, the command table,
  * option parsing and --help. Exit codes: 0 ok, 1 operation failed, 2 usage error. */
 #include "tools/util.h"
@@ -6,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* DKEK and key backup commands (tools/cmd_dkek*.c, cmd_wrap.c, cmd_backup*.c). Group commands
- * ("dkek status") are typed as two words; the old one-word names stay as aliases. */
+/* DKEK and key backup commands (tools/cmd_dkek*.c, cmd_wrap.c, cmd_backup.c, cmd_restore.c). The
+ * old one-word DKEK names stay as aliases of the "dkek" verbs. */
 extern const tool_cmd tool_cmd_dkek_create;
 extern const tool_cmd tool_cmd_dkek_import;
 extern const tool_cmd tool_cmd_dkek_status_cmd;
@@ -22,6 +23,8 @@ extern const tool_cmd tool_cmd_unwrap_key;
 extern const tool_cmd tool_cmd_backup;
 extern const tool_cmd tool_cmd_restore;
 extern const tool_cmd tool_cmd_verify_backup;
+/* Pools (tools/cmd_pool.c). */
+extern const tool_cmd tool_cmd_pool_status;
 
 static const tool_cmd *const commands[] = {
     &tool_cmd_info,
@@ -46,6 +49,14 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_backup,
     &tool_cmd_restore,
     &tool_cmd_verify_backup,
+    &tool_cmd_pool_status,
+    &tool_cmd_device,
+    &tool_cmd_attest,
+    &tool_cmd_group_signer_create,
+    &tool_cmd_kdm_issue,
+    &tool_cmd_xkek_create,
+    &tool_cmd_xkek_exchange_key,
+    &tool_cmd_xkek_derive,
     &tool_cmd_create_dkek_share,
     &tool_cmd_import_dkek_share,
     &tool_cmd_dkek_status,
@@ -133,51 +144,24 @@ static const tool_cmd *find_cmd(const char *name)
     return NULL;
 }
 
-/* Is name the first word of group commands ("dkek" of "dkek status")? */
-static int is_group(const char *name)
+/* Commands of two words ("pool status"): the table names them with a space. Tries "NAME WORD"
+ * first, so a family's verbs can share a first word; pos moves past the second word on a hit. */
+static const tool_cmd *find_cmd_words(int argc, char **argv, int *pos, const char *name)
 {
-    size_t n = strlen(name);
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        if (strncmp(commands[i]->name, name, n) == 0 && commands[i]->name[n] == ' ')
-            return 1;
-    return 0;
-}
-
-static void group_help(FILE *f, const char *group)
-{
-    size_t n = strlen(group);
-    fprintf(f, "Usage: schsm-tool %s SUBCOMMAND [OPTIONS]\n\nSubcommands:\n", group);
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        if (strncmp(commands[i]->name, group, n) == 0 && commands[i]->name[n] == ' ')
-            fprintf(f, "  %-18s %s\n", commands[i]->name + n + 1, commands[i]->summary);
-    fprintf(f, "\nRun 'schsm-tool %s SUBCOMMAND --help' for its options.\n", group);
-}
-
-/* Finds the command at argv[*pos] (one word, or a group word and its subcommand), advancing
- * *pos past it. NULL with *pos unchanged when there is none; *group_only when argv names a
- * group without a (known) subcommand. */
-static const tool_cmd *find_cmd_argv(int argc, char **argv, int *pos, int *group_only)
-{
-    *group_only = 0;
-    const char *name = argv[*pos];
-    if (is_group(name)) {
-        if (*pos + 1 < argc && argv[*pos + 1][0] != '-') {
-            char two[96];
-            snprintf(two, sizeof(two), "%s %s", name, argv[*pos + 1]);
+    if (*pos < argc && argv[*pos][0] != '-') {
+        char two[128];
+        if (snprintf(two, sizeof(two), "%s %s", name, argv[*pos]) < (int)sizeof(two)) {
             const tool_cmd *c = find_cmd(two);
             if (c != NULL) {
-                *pos += 2;
+                (*pos)++;
                 return c;
             }
         }
-        *group_only = 1;
-        return NULL;
     }
-    const tool_cmd *c = find_cmd(name);
-    if (c != NULL)
-        (*pos)++;
-    return c;
+    return find_cmd(name);
 }
+
+static int unknown_cmd(tool_ctx *ctx, const char *name);
 
 static void vreport(tool_ctx *ctx, const char *fmt, va_list ap)
 {
@@ -209,6 +193,24 @@ int tool_usage_error(tool_ctx *ctx, const char *fmt, ...)
     else
         fprintf(stderr, "Run '%s --help' for usage.\n", ctx->prog);
     return TOOL_USAGE;
+}
+
+/* "unknown command", or for the first word of a family ("pool") the words that may follow. */
+static int unknown_cmd(tool_ctx *ctx, const char *name)
+{
+    char verbs[256] = "";
+    size_t nlen = strlen(name), used = 0;
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const char *n = commands[i]->name;
+        if (strncmp(n, name, nlen) == 0 && n[nlen] == ' ' && used < sizeof(verbs)) {
+            int w = snprintf(verbs + used, sizeof(verbs) - used, "%s%s", used ? ", " : "", n + nlen + 1);
+            if (w > 0)
+                used += (size_t)w;
+        }
+    }
+    if (used > 0)
+        return tool_usage_error(ctx, "'%s' needs one of: %s", name, verbs);
+    return tool_usage_error(ctx, "unknown command '%s'", name);
 }
 
 static int opt_index(const tool_opt *opts, const char *name, size_t len)
@@ -312,35 +314,22 @@ static int run(tool_ctx *ctx, int argc, char **argv)
         main_help(stderr);
         return TOOL_USAGE;
     }
-    int group_only = 0;
-    if (strcmp(argv[pos], "help") == 0) {
-        pos++;
+    const char *name = argv[pos++];
+    if (strcmp(name, "help") == 0) {
         if (pos >= argc) {
             main_help(stdout);
             return TOOL_OK;
         }
-        const tool_cmd *c = find_cmd_argv(argc, argv, &pos, &group_only);
-        if (c == NULL && group_only && (pos + 1 >= argc || argv[pos + 1][0] == '-')) {
-            group_help(stdout, argv[pos]);
-            return TOOL_OK;
-        }
+        const char *first = argv[pos++];
+        const tool_cmd *c = find_cmd_words(argc, argv, &pos, first);
         if (c == NULL)
-            return tool_usage_error(ctx, "unknown command '%s'", argv[pos]);
+            return unknown_cmd(ctx, first);
         cmd_help(stdout, c);
         return TOOL_OK;
     }
-    const char *name = argv[pos];
-    const tool_cmd *c = find_cmd_argv(argc, argv, &pos, &group_only);
-    if (c == NULL && group_only) {
-        if (pos + 1 >= argc || strcmp(argv[pos + 1], "--help") == 0 || strcmp(argv[pos + 1], "-h") == 0) {
-            group_help(pos + 1 >= argc ? stderr : stdout, name);
-            return pos + 1 >= argc ? TOOL_USAGE : TOOL_OK;
-        }
-        return tool_usage_error(ctx, "unknown subcommand '%s %s' (run 'schsm-tool %s --help')", name, argv[pos + 1],
-                                name);
-    }
+    const tool_cmd *c = find_cmd_words(argc, argv, &pos, name);
     if (c == NULL)
-        return tool_usage_error(ctx, "unknown command '%s'", name);
+        return unknown_cmd(ctx, name);
     ctx->cmd = c;
     tool_args a;
     memset(&a, 0, sizeof(a));

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Key backup between cards (issue 11 parts 1-3, issue 8 wrapped keys):
 #  - card A with 6 keys (EC and RSA, with and without certificates, one with an algorithm list,
 #    one in a second key domain) -> backup -> card B with the same DKEK shares -> restore -> every
