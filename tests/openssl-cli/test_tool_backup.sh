@@ -29,8 +29,8 @@ for c in "dkek create-share" "dkek import-share" "dkek status" "dkek reshare" "d
     check "$c --help" "$TOOL" $c --help
     check_log_has "$c --help" "Usage: schsm-tool $c"
 done
-check "dkek --help lists the subcommands" "$TOOL" dkek --help
-check_log_has "dkek --help lists the subcommands" "reshare"
+check_fail "dkek without a verb lists the verbs" "$TOOL" dkek
+check_log_has "dkek without a verb lists the verbs" "reshare"
 "$TOOL" dkek nosuch >/dev/null 2>&1; assert "unknown dkek subcommand exits 2" test $? = 2
 "$TOOL" backup >/dev/null 2>&1; assert "backup without --out exits 2" test $? = 2
 "$TOOL" restore --in >/dev/null 2>&1; assert "restore --in without value exits 2" test $? = 2
