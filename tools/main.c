@@ -9,13 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* DKEK and key backup commands (tools/cmd_dkek.c). */
+/* DKEK and key backup commands (tools/cmd_dkek*.c, cmd_wrap.c, cmd_backup.c, cmd_restore.c). The
+ * old one-word DKEK names stay as aliases of the "dkek" verbs. */
+extern const tool_cmd tool_cmd_dkek_create;
+extern const tool_cmd tool_cmd_dkek_import;
+extern const tool_cmd tool_cmd_dkek_status_cmd;
+extern const tool_cmd tool_cmd_dkek_reshare;
+extern const tool_cmd tool_cmd_dkek_create_domain;
 extern const tool_cmd tool_cmd_create_dkek_share;
 extern const tool_cmd tool_cmd_import_dkek_share;
 extern const tool_cmd tool_cmd_dkek_status;
 extern const tool_cmd tool_cmd_key_domains;
 extern const tool_cmd tool_cmd_wrap_key;
 extern const tool_cmd tool_cmd_unwrap_key;
+extern const tool_cmd tool_cmd_backup;
+extern const tool_cmd tool_cmd_restore;
+extern const tool_cmd tool_cmd_verify_backup;
 /* Pools (tools/cmd_pool.c). */
 extern const tool_cmd tool_cmd_pool_status;
 
@@ -36,12 +45,17 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_rename,
     &tool_cmd_random,
     &tool_cmd_readers,
-    &tool_cmd_create_dkek_share,
-    &tool_cmd_import_dkek_share,
-    &tool_cmd_dkek_status,
+    &tool_cmd_dkek_create,
+    &tool_cmd_dkek_import,
+    &tool_cmd_dkek_status_cmd,
+    &tool_cmd_dkek_reshare,
+    &tool_cmd_dkek_create_domain,
     &tool_cmd_key_domains,
     &tool_cmd_wrap_key,
     &tool_cmd_unwrap_key,
+    &tool_cmd_backup,
+    &tool_cmd_restore,
+    &tool_cmd_verify_backup,
     &tool_cmd_pool_status,
     &tool_cmd_device,
     &tool_cmd_attest,
@@ -50,6 +64,9 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_xkek_create,
     &tool_cmd_xkek_exchange_key,
     &tool_cmd_xkek_derive,
+    &tool_cmd_create_dkek_share,
+    &tool_cmd_import_dkek_share,
+    &tool_cmd_dkek_status,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
