@@ -307,7 +307,7 @@ int hsm_token_delete_cert(hsm_token *t, const hsm_key *k)
     uint16_t ce = FID(HSM_PREFIX_EE_CERT, k->key_ref), keep = FID(HSM_PREFIX_REQ_KEEP, k->key_ref);
     const hsm_bytes *cur = NULL;
     hsm_bytes req = HSM_BYTES_INIT;
-    if (!tok_has_fid(t, ce) || tok_read_ce(t, k->key_ref, &cur) != HSM_OK || cur->len == 0 || cur->data[0] != 0x30) {
+    if (!tok_may_have_fid(t, ce) || tok_read_ce(t, k->key_ref, &cur) != HSM_OK || cur->len == 0 || cur->data[0] != 0x30) {
         tok_err(t, "key \"%s\" has no X.509 certificate on the card", k->label);
         rc = HSM_E_NOT_FOUND;
         goto done;
@@ -315,7 +315,7 @@ int hsm_token_delete_cert(hsm_token *t, const hsm_key *k)
     /* CEnn also serves the key's public key: put the kept CV request back there (the state right
      * after key generation), and only then drop the copy, so that every prefix of this change
      * still has the public key. Without a kept request the certificate is the only copy. */
-    if (!tok_has_fid(t, keep) || hsm_card_read_file(t->card, keep, &req) != HSM_OK || req.len == 0) {
+    if (!tok_may_have_fid(t, keep) || hsm_card_read_file(t->card, keep, &req) != HSM_OK || req.len == 0) {
         tok_err(t, "the certificate of \"%s\" is the card's only copy of the key's public key; it was "
                 "kept: replace it with import-cert instead", k->label);
         rc = HSM_E_ARGS;

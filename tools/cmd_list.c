@@ -77,7 +77,8 @@ static void pkey_facts(EVP_PKEY *pk, row *r)
         r->curve[0] = '\0';
 }
 
-static void key_row(tool_ctx *ctx, const hsm_key *k, row *r)
+/* detail: also the algorithm list (SELECT of the key file) and, for EC keys, the curve (READ CEnn). */
+static void key_row(tool_ctx *ctx, const hsm_key *k, row *r, int detail)
 {
     memset(r, 0, sizeof(*r));
     r->type = tool_key_type_name(k->type);
@@ -87,6 +88,8 @@ static void key_row(tool_ctx *ctx, const hsm_key *k, row *r)
     tool_hex_into(r->id, k->id, k->id_len);
     r->bits = k->bits;
     r->key_ref = k->key_ref;
+    if (!detail)
+        return;
     if (hsm_token_key_algorithms(ctx->tok, k, 1, &r->algs) != HSM_OK)
         memset(&r->algs, 0, sizeof(r->algs));   /* shown as unknown, the listing goes on */
     if (k->type == HSM_KEY_EC && k->has_cert_file) {
@@ -229,28 +232,38 @@ static int run_list(tool_ctx *ctx, tool_args *a)
     int rc = tool_open(ctx);
     if (rc != TOOL_OK)
         return rc;
+    /* The plain table costs SELECT, ENUMERATE and one READ per key description; --long and --json
+     * add the curves, certificates, algorithm lists and the serial (for full URIs). */
+    int detail = tool_flag(a, "long") || tool_flag(a, "json");
     hsm_key *keys = NULL;
     hsm_cert_ref *certs = NULL;
     size_t nk = 0, nc = 0;
-    if (hsm_token_list_keys(ctx->tok, &keys, &nk) != HSM_OK)
+    /* One snapshot: the directory and each CEnn are read once for keys, certificates and rows. */
+    hsm_token_snapshot_begin(ctx->tok);
+    if (hsm_token_list_keys(ctx->tok, &keys, &nk) != HSM_OK) {
+        hsm_token_snapshot_end(ctx->tok);
         return tool_token_fail(ctx, "cannot list the keys");
-    if (hsm_token_list_certs(ctx->tok, &certs, &nc) != HSM_OK) {
+    }
+    if (detail && hsm_token_list_certs(ctx->tok, &certs, &nc) != HSM_OK) {
+        hsm_token_snapshot_end(ctx->tok);
         free(keys);
         return tool_token_fail(ctx, "cannot list the certificates");
     }
     char serial[64] = "";
-    if (hsm_token_serial(ctx->tok, serial, sizeof(serial)) != HSM_OK)
+    if (detail && hsm_token_serial(ctx->tok, serial, sizeof(serial)) != HSM_OK)
         serial[0] = '\0';
     row *rows = calloc(nk + nc + 1, sizeof(row));
     if (rows == NULL) {
+        hsm_token_snapshot_end(ctx->tok);
         free(keys);
         free(certs);
         return tool_error(ctx, TOOL_FAIL, "out of memory");
     }
     for (size_t i = 0; i < nk; i++)
-        key_row(ctx, &keys[i], &rows[i]);
+        key_row(ctx, &keys[i], &rows[i], detail);
     for (size_t i = 0; i < nc; i++)
         cert_row(ctx, &certs[i], &rows[nk + i]);
+    hsm_token_snapshot_end(ctx->tok);
     for (size_t i = 0; i < nk + nc; i++)
         row_uris(rows, nk + nc, i, serial);
     if (tool_flag(a, "json")) {
@@ -263,6 +276,8 @@ static int run_list(tool_ctx *ctx, tool_args *a)
         tool_json_finish(&j);
     } else {
         table(rows, nk + nc);
+        if (!detail && nk > 0)
+            printf("(list --long adds curves, certificates and algorithm lists)\n");
     }
     for (size_t i = 0; i < nk + nc; i++) {
         free(rows[i].uri);
@@ -275,6 +290,8 @@ static int run_list(tool_ctx *ctx, tool_args *a)
 }
 
 static const tool_opt list_opts[] = {
+    { "long", NULL, "also each EC key's curve, the certificates (subject, expiry) and the keys' algorithm "
+                    "lists: one to three more APDUs per key" },
     { "json", NULL, "print a JSON array with one object per key or certificate: label, id (hex), type "
                     "(ec, rsa, aes, cert), bits, curve, key_ref, uri (the shortest URI naming it on this "
                     "card), uri_full (with the card's serial); keys also algorithms (names of the algorithm list, "
@@ -284,7 +301,9 @@ static const tool_opt list_opts[] = {
 };
 
 const tool_cmd tool_cmd_list = {
-    "list", "[--json]", "list keys and certificates on the card, with the URIs that name them",
+    "list", "[--long] [--json]", "list keys and certificates on the card, with the URIs that name them",
     "No PIN is needed. The URI column is the shortest schsm: URI that names the object on this card;\n"
-    "paste it into openssl (for example openssl pkey -in 'URI' -pubout).", list_opts, run_list,
+    "paste it into openssl (for example openssl pkey -in 'URI' -pubout). The plain table reads only the\n"
+    "key directory (SELECT, ENUMERATE, one READ per key); --long and --json read every detail.",
+    list_opts, run_list,
 };
