@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/asn1.h>
 #include <openssl/evp.h>
@@ -276,7 +277,7 @@ static int run_list(tool_ctx *ctx, tool_args *a)
         tool_json_finish(&j);
     } else {
         table(rows, nk + nc);
-        if (!detail && nk > 0)
+        if (!detail && nk > 0 && isatty(STDOUT_FILENO))   /* scripts count rows: a hint for people only */
             printf("(list --long adds curves, certificates and algorithm lists)\n");
     }
     for (size_t i = 0; i < nk + nc; i++) {
