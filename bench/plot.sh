@@ -17,7 +17,7 @@ trap 'rm -rf "$W"' EXIT
 
 # "| stack | key | APDUs | ms |" rows -> "label<TAB>apdus"; stacks shortened to their first word.
 awk -F'|' '/^\| [^-]/ && $4 ~ /^ *[0-9]+/ && $2 !~ /stack/ {
-    split($2, w, " "); gsub(/ /, "", $3); n = $4; sub(/ .*/, "", n); sub(/^ */, "", n)
+    split($2, w, " "); gsub(/ /, "", $3); n = $4; sub(/^ */, "", n); sub(/ .*/, "", n)
     printf "\"%s %s\"\t%s\n", w[1] == "OpenSC" ? "OpenSC+libp11" : w[1], $3, n }' "$R/peers.md" >"$W/peers.dat"
 # "| cards | nginx | ratio | haproxy | ratio | sign | ratio |" rows -> "cards nginx haproxy sign"
 awk -F'|' '/^\| [0-9]/ { gsub(/ /, ""); print $2, $3, $5, $7 }' "$R/pool.md" >"$W/pool.dat"
@@ -39,7 +39,7 @@ unset key
 plot "$W/peers.dat" using 2:xtic(1) linecolor rgb "#3465a4"
 set title "Pool: TLS 1.3 handshakes/s against cards (30 ms per APDU)"
 set style data linespoints
-set xtics norotate
+set xtics norotate 1
 set xlabel "cards in the pool"
 set ylabel "handshakes/s"
 set xrange [0.5:*]

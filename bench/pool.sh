@@ -14,7 +14,7 @@
 #   BENCH_CLIENTS=8            parallel `openssl s_time -new` clients
 #   SCHSM_SIM_LATENCY_US=30000 modelled time per APDU (see README.md for why 30 ms)
 #   BENCH_CARDS="1 2 4"        pool sizes
-#   BENCH_SIGNS=200            signatures of the threaded signing loop (4 threads, SIGNS/4 each;
+#   BENCH_SIGNS=800            signatures of the threaded signing loop (4 threads, SIGNS/4 each;
 #                              the time includes loading the key and finding the pool)
 set -u
 B=$(cd "${1:?usage: bench/pool.sh BUILD_DIR}" && pwd)
@@ -22,7 +22,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SECS=${BENCH_SECONDS:-10}
 CLIENTS=${BENCH_CLIENTS:-8}
 CARDS=${BENCH_CARDS:-1 2 4}
-SIGNS=${BENCH_SIGNS:-200}
+SIGNS=${BENCH_SIGNS:-800}
 export SCHSM_SIM_LATENCY_US=${SCHSM_SIM_LATENCY_US:-30000}
 export SCHSM_TEST_TMP=${SCHSM_TEST_TMP:-/tmp/schsm-bench}
 export SCHSM_BUILD=$B SCHSM_SOURCE="$HERE/.." TEST_NAME=bench_pool
