@@ -376,6 +376,13 @@ hsm_card *hsm_token_lock(hsm_token *t)
     return t->card;
 }
 
+int hsm_token_relogin_once(hsm_token *t, int rc, int *retried)
+{
+    if (t == NULL || retried == NULL)
+        return 0;
+    return tok_relogin_once(t, &rc, retried);
+}
+
 void hsm_token_unlock(hsm_token *t, int dirty)
 {
     if (t == NULL)

@@ -63,6 +63,12 @@ int hsm_token_serial(hsm_token *t, char *serial, size_t cap);
  * return. NULL on failure (hsm_token_error() says why); then do NOT call hsm_token_unlock(). */
 hsm_card *hsm_token_lock(hsm_token *t);
 void hsm_token_unlock(hsm_token *t, int dirty);
+/* Inside hsm_token_lock(): a management command (write, delete, unwrap ...) answered rc. Returns 1
+ * when that was 6982 for the first time in this lock (another program re-selected the applet,
+ * logging everyone out, after the login of an earlier transaction) and a new login with the held
+ * PIN worked: send the command again. Never resends a PIN the card did not confirm; 0 otherwise
+ * (hsm_token_error() says why when the new login failed). */
+int hsm_token_relogin_once(hsm_token *t, int rc, int *retried);
 
 typedef struct {
     uint8_t key_ref;                /* nn of CCnn: the card's key reference */

@@ -13,18 +13,37 @@
 #define FID(prefix, ref) ((uint16_t)((prefix) << 8 | (ref)))
 #define HSM_PREFIX_REQ_KEEP 0xCB
 
-/* Deletes a file; a missing file is fine. */
-static int del(hsm_token *t, uint16_t fid)
+/* Deletes a file; a missing file is fine. Repeats once after a new login when another program
+ * logged us out since our login (6982, see tok_relogin_once). */
+static int del(hsm_token *t, uint16_t fid, int *retried)
 {
-    int rc = hsm_card_delete_file(t->card, fid);
-    return rc == HSM_E_NOT_FOUND ? HSM_OK : rc;
+    int rc;
+    do {
+        rc = hsm_card_delete_file(t->card, fid);
+        if (rc == HSM_E_NOT_FOUND)
+            rc = HSM_OK;
+    } while (tok_relogin_once(t, &rc, retried));
+    return rc;
 }
 
-static void remove_key_files(hsm_token *t, uint8_t ref)
+static int write_ef(hsm_token *t, uint16_t fid, const uint8_t *data, size_t len, int *retried)
 {
-    del(t, FID(HSM_PREFIX_KEY, ref));
-    del(t, FID(HSM_PREFIX_PRKD, ref));
-    del(t, FID(HSM_PREFIX_EE_CERT, ref));
+    int rc;
+    do
+        rc = hsm_card_write_file(t->card, fid, data, len);
+    while (tok_relogin_once(t, &rc, retried));
+    return rc;
+}
+
+/* Every file of key reference ref, in the order that keeps each prefix recognisable: the
+ * description first (a key without one shows as incomplete, and a description never outlives
+ * its key to describe a later key at the same reference), then the key, then its public files. */
+static const uint8_t KEY_FILE_ORDER[] = { HSM_PREFIX_PRKD, HSM_PREFIX_KEY, HSM_PREFIX_EE_CERT, HSM_PREFIX_REQ_KEEP };
+
+static void remove_key_files(hsm_token *t, uint8_t ref, int *retried)
+{
+    for (size_t i = 0; i < sizeof(KEY_FILE_ORDER); i++)
+        del(t, FID(KEY_FILE_ORDER[i], ref), retried);
 }
 
 static int lowest_free_ref(const hsm_token *t)
@@ -54,7 +73,7 @@ static int check_unique(hsm_token *t, const char *label, const uint8_t *id, size
     return HSM_OK;
 }
 
-static int gen_asym(hsm_token *t, const hsm_keygen_params *p, uint8_t ref, hsm_prkd *d)
+static int gen_asym(hsm_token *t, const hsm_keygen_params *p, uint8_t ref, hsm_prkd *d, int *retried)
 {
     hsm_gakp_params g;
     memset(&g, 0, sizeof(g));
@@ -86,9 +105,13 @@ static int gen_asym(hsm_token *t, const hsm_keygen_params *p, uint8_t ref, hsm_p
         tok_err(t, "cannot build the key generation request: %s", hsm_rv_text(rc));
         goto out;
     }
-    rc = hsm_card_generate_asym(t->card, ref, data.data, data.len, &req);
+    do
+        rc = hsm_card_generate_asym(t->card, ref, data.data, data.len, &req);
+    while (tok_relogin_once(t, &rc, retried));
     if (rc != HSM_OK) {
-        if (rc == HSM_E_SW || rc == HSM_E_NOT_FOUND)
+        if (t->err[0] != '\0')
+            ;   /* a failed new login has said why */
+        else if (rc == HSM_E_SW || rc == HSM_E_NOT_FOUND)
             tok_sw_err(t, "key generation failed", 0x46);
         else
             tok_err(t, "key generation failed: %s", hsm_rv_text(rc));
@@ -121,7 +144,7 @@ out:
     return rc;
 }
 
-static int gen_aes(hsm_token *t, const hsm_keygen_params *p, uint8_t ref, hsm_prkd *d)
+static int gen_aes(hsm_token *t, const hsm_keygen_params *p, uint8_t ref, hsm_prkd *d, int *retried)
 {
     uint8_t p2;
     switch (p->rsa_bits) {
@@ -137,10 +160,17 @@ static int gen_aes(hsm_token *t, const hsm_keygen_params *p, uint8_t ref, hsm_pr
         hsm_tlv_put(&data, 0x91, p->algorithms, p->algorithms_len);
     if (p->key_domain >= 0)
         hsm_tlv_put_u8(&data, 0x92, (uint8_t)p->key_domain);
-    int rc = data.oom ? HSM_E_MEM : hsm_card_generate_sym(t->card, ref, p2, data.data, data.len);
+    int rc = HSM_E_MEM;
+    if (!data.oom) {
+        do
+            rc = hsm_card_generate_sym(t->card, ref, p2, data.data, data.len);
+        while (tok_relogin_once(t, &rc, retried));
+    }
     hsm_bytes_free(&data);
     if (rc != HSM_OK) {
-        if (rc == HSM_E_SW || rc == HSM_E_NOT_FOUND)
+        if (t->err[0] != '\0')
+            ;   /* a failed new login has said why */
+        else if (rc == HSM_E_SW || rc == HSM_E_NOT_FOUND)
             tok_sw_err(t, "AES key generation failed", 0x48);
         else
             tok_err(t, "AES key generation failed: %s", hsm_rv_text(rc));
@@ -183,13 +213,16 @@ int hsm_token_generate(hsm_token *t, const hsm_keygen_params *p, hsm_key *out)
     memset(&d, 0, sizeof(d));
     d.type = p->type;
     snprintf(d.label, sizeof(d.label), "%s", p->label);
-    rc = p->type == HSM_KEY_AES ? gen_aes(t, p, (uint8_t)ref, &d) : gen_asym(t, p, (uint8_t)ref, &d);
+    int retried = 0;
+    rc = p->type == HSM_KEY_AES ? gen_aes(t, p, (uint8_t)ref, &d, &retried)
+                                : gen_asym(t, p, (uint8_t)ref, &d, &retried);
     if (rc == HSM_OK) {
         hsm_bytes enc = HSM_BYTES_INIT;
         rc = hsm_prkd_encode(&d, &enc);
         if (rc == HSM_OK) {
-            rc = hsm_card_write_file(t->card, FID(HSM_PREFIX_PRKD, ref), enc.data, enc.len);
-            if (rc != HSM_OK)
+            /* The description last: until it is written the key shows as incomplete. */
+            rc = write_ef(t, FID(HSM_PREFIX_PRKD, ref), enc.data, enc.len, &retried);
+            if (rc != HSM_OK && t->err[0] == '\0')
                 tok_sw_err(t, "cannot write the key description", 0xD7);
         }
         hsm_bytes_free(&enc);
@@ -198,7 +231,7 @@ int hsm_token_generate(hsm_token *t, const hsm_keygen_params *p, hsm_key *out)
         /* Nothing lost, nothing half-made: take back whatever the card created. */
         char keep[sizeof(t->err)];
         memcpy(keep, t->err, sizeof(keep));
-        remove_key_files(t, (uint8_t)ref);
+        remove_key_files(t, (uint8_t)ref, &retried);
         memcpy(t->err, keep, sizeof(keep));
     } else if (out != NULL) {
         memset(out, 0, sizeof(*out));
@@ -241,12 +274,14 @@ int hsm_token_delete_key(hsm_token *t, const hsm_key *k)
     int rc = enter_for_key(t, k);
     if (rc != HSM_OK)
         return rc;
-    static const uint8_t prefixes[] = { HSM_PREFIX_KEY, HSM_PREFIX_PRKD, HSM_PREFIX_EE_CERT, HSM_PREFIX_REQ_KEEP };
-    for (size_t i = 0; i < sizeof(prefixes) && rc == HSM_OK; i++) {
-        rc = del(t, FID(prefixes[i], k->key_ref));
+    int retried = 0;
+    for (size_t i = 0; i < sizeof(KEY_FILE_ORDER) && rc == HSM_OK; i++) {
+        rc = del(t, FID(KEY_FILE_ORDER[i], k->key_ref), &retried);
+        if (rc == HSM_OK || t->err[0] != '\0')
+            continue;   /* a failed new login has said why */
         if (rc == HSM_E_SW)
             tok_sw_err(t, "cannot delete the key", 0xE4);
-        else if (rc != HSM_OK)
+        else
             tok_err(t, "cannot delete the key: %s", hsm_rv_text(rc));
     }
     tok_forget_dir(t);
@@ -262,24 +297,27 @@ int hsm_token_store_cert(hsm_token *t, const hsm_key *k, const uint8_t *der, siz
     int rc = enter_for_key(t, k);
     if (rc != HSM_OK)
         return rc;
+    int retried = 0;
     uint16_t ce = FID(HSM_PREFIX_EE_CERT, k->key_ref), keep = FID(HSM_PREFIX_REQ_KEEP, k->key_ref);
     if (tok_has_fid(t, ce) && !tok_has_fid(t, keep)) {
         /* The 67 request is the key's attestation: keep it in CBnn before it is replaced. */
         const hsm_bytes *old;
         rc = tok_read_ce(t, k->key_ref, &old);
         if (rc == HSM_OK && old->len > 0 && old->data[0] == 0x67) {
-            rc = hsm_card_write_file(t->card, keep, old->data, old->len);
-            if (rc != HSM_OK)
+            rc = write_ef(t, keep, old->data, old->len, &retried);
+            if (rc != HSM_OK && t->err[0] == '\0')
                 tok_sw_err(t, "cannot preserve the key's attestation request; certificate not stored", 0xD7);
         }
         if (rc != HSM_OK)
             goto done;
     }
     /* Delete first: the card may keep trailing bytes of a longer old file on overwrite. */
-    rc = del(t, ce);
+    rc = del(t, ce, &retried);
     if (rc == HSM_OK)
-        rc = hsm_card_write_file(t->card, ce, der, len);
-    if (rc == HSM_E_SW || rc == HSM_E_NOT_FOUND)
+        rc = write_ef(t, ce, der, len, &retried);
+    if (rc == HSM_OK || t->err[0] != '\0')
+        ;   /* done, or a failed new login has said why */
+    else if (rc == HSM_E_SW || rc == HSM_E_NOT_FOUND)
         tok_sw_err(t, "cannot store the certificate", 0xD7);
     else if (rc != HSM_OK)
         tok_err(t, "cannot store the certificate: %s", hsm_rv_text(rc));

@@ -688,7 +688,7 @@ static int free_ref(hsm_card *c)
 
 static void delete_key_files(hsm_card *c, uint8_t ref)
 {
-    static const uint8_t prefixes[] = { HSM_PREFIX_KEY, HSM_PREFIX_PRKD, HSM_PREFIX_EE_CERT, PREFIX_REQ_KEEP };
+    static const uint8_t prefixes[] = { HSM_PREFIX_PRKD, HSM_PREFIX_KEY, HSM_PREFIX_EE_CERT, PREFIX_REQ_KEEP };
     for (size_t i = 0; i < sizeof(prefixes); i++) {
         int rv = hsm_card_delete_file(c, FID(prefixes[i], ref));
         (void)rv;   /* best effort; absent files are fine */
@@ -772,8 +772,12 @@ static int run_unwrap(tool_ctx *ctx, tool_args *a)
         else if (ref == 0)
             rc = tool_error(ctx, TOOL_FAIL, "no free key reference left (255 keys): delete keys you no longer need");
     }
+    int retried = 0;
     if (rc == TOOL_OK) {
-        int rv = hsm_card_unwrap(c, (uint8_t)ref, wf.blob, wf.blob_len);
+        int rv;
+        do
+            rv = hsm_card_unwrap(c, (uint8_t)ref, wf.blob, wf.blob_len);
+        while (hsm_token_relogin_once(ctx->tok, rv, &retried));
         changed = 1;
         if (rv != HSM_OK) {
             rc = tool_card_fail(ctx, c, rv, INS_UNWRAP, "the card did not unwrap the key");
@@ -782,10 +786,12 @@ static int run_unwrap(tool_ctx *ctx, tool_args *a)
     }
     if (rc == TOOL_OK) {
         int rv = HSM_OK;
-        if (prkd.len > 0)
-            rv = hsm_card_write_file(c, FID(HSM_PREFIX_PRKD, ref), prkd.data, prkd.len);
-        if (rv == HSM_OK && wf.cert != NULL)
+        /* The description last (as keygen does): an interrupted unwrap leaves a key that shows as
+         * incomplete, never a description of a key that is not there. */
+        if (wf.cert != NULL)
             rv = hsm_card_write_file(c, FID(HSM_PREFIX_EE_CERT, ref), wf.cert, wf.cert_len);
+        if (rv == HSM_OK && prkd.len > 0)
+            rv = hsm_card_write_file(c, FID(HSM_PREFIX_PRKD, ref), prkd.data, prkd.len);
         if (rv != HSM_OK) {
             /* Nothing half-made: a key without its description would be invisible to OpenSC. */
             rc = tool_card_fail(ctx, c, rv, INS_UPDATE, "cannot write the key's description or certificate; the "

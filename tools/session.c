@@ -74,8 +74,14 @@ int tool_login(tool_ctx *ctx, unsigned flags)
     int need = hsm_token_needs_pin(ctx->tok);
     if (need < 0)
         return tool_token_fail(ctx, "cannot query the PIN status");
-    if (need == 0)
+    if (need == 0) {
+        /* Logged in by another program: hold the PIN we were given anyway (nothing is sent), so
+         * that when that program's next SELECT logs everyone out, our management commands can
+         * log in again (hsm_token_relogin_once) instead of failing with 6982. */
+        if ((ctx->pin != NULL || ctx->pin_source != NULL) && tool_user_pin(ctx, NULL) == TOOL_OK)
+            hsm_token_set_pin(ctx->tok, ctx->pin, ctx->pin_len);
         return TOOL_OK;
+    }
     rc = tool_user_pin(ctx, "User PIN: ");
     if (rc != TOOL_OK)
         return rc;
