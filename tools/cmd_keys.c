@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "hsm/check.h"
 #include "hsm/crypto.h"
 #include "hsm/curves.h"
 #include "hsm/rv.h"
@@ -109,6 +110,7 @@ typedef struct {
     char curve[64];
     int key_ref;        /* -1 none */
     char subject[256];  /* certificates */
+    const char *state;  /* NULL = complete; "incomplete" (key without description), "orphan" (files without key) */
 } row;
 
 static void hex_into(char *out, const uint8_t *p, size_t n)
@@ -189,6 +191,10 @@ static void json_row(tool_json *j, const row *r)
         tool_json_int(j, r->key_ref);
     else
         tool_json_null(j);
+    if (r->state != NULL) {
+        tool_json_key(j, "state");
+        tool_json_string(j, r->state);
+    }
     if (strcmp(r->type, "cert") == 0) {
         tool_json_key(j, "subject");
         tool_json_string(j, r->subject[0] ? r->subject : NULL);
@@ -215,6 +221,8 @@ static void table(const row *rows, size_t n)
                r->id, r->label);
         if (r->subject[0])
             printf("  (%s)", r->subject);
+        if (r->state != NULL)
+            printf("  [%s: see schsm-tool check]", r->state);
         printf("\n");
     }
     if (n == 0)
@@ -235,26 +243,53 @@ static int run_list(tool_ctx *ctx, tool_args *a)
         free(keys);
         return tool_token_fail(ctx, "cannot list the certificates");
     }
-    row *rows = calloc(nk + nc + 1, sizeof(row));
+    /* Interrupted operations and other tools leave keys without description and files without
+     * their key: shown as such (one more ENUMERATE), never hidden. */
+    hsm_check_report files;
+    if (hsm_check_scan_files(ctx->tok, &files) != HSM_OK) {
+        free(keys);
+        free(certs);
+        return tool_token_fail(ctx, "cannot list the card's files");
+    }
+    row *rows = calloc(nk + nc + files.n + 1, sizeof(row));
     if (rows == NULL) {
         free(keys);
         free(certs);
+        hsm_check_report_free(&files);
         return tool_error(ctx, TOOL_FAIL, "out of memory");
     }
     for (size_t i = 0; i < nk; i++)
         key_row(ctx, &keys[i], &rows[i]);
     for (size_t i = 0; i < nc; i++)
         cert_row(ctx, &certs[i], &rows[nk + i]);
+    size_t nr = nk + nc;
+    for (size_t i = 0; i < files.n; i++) {
+        const hsm_check_entry *e = &files.entries[i];
+        if (e->findings & HSM_CHECK_NO_DESC) {
+            for (size_t k = 0; k < nk; k++)
+                if (rows[k].key_ref == e->ref)
+                    rows[k].state = "incomplete";
+        } else if (e->findings & HSM_CHECK_ORPHAN) {
+            row *r = &rows[nr++];
+            r->type = "files";
+            r->key_ref = e->ref;
+            r->state = "orphan";
+            snprintf(r->label, sizeof(r->label), "(files without key:%s%s%s)",
+                     (e->files & HSM_CHECK_DESC) ? " description" : "", (e->files & HSM_CHECK_PUB) ? " public" : "",
+                     (e->files & HSM_CHECK_REQ) ? " request" : "");
+        }
+    }
+    hsm_check_report_free(&files);
     if (tool_flag(a, "json")) {
         tool_json j;
         tool_json_init(&j, stdout);
         tool_json_begin_array(&j);
-        for (size_t i = 0; i < nk + nc; i++)
+        for (size_t i = 0; i < nr; i++)
             json_row(&j, &rows[i]);
         tool_json_end_array(&j);
         tool_json_finish(&j);
     } else {
-        table(rows, nk + nc);
+        table(rows, nr);
     }
     free(rows);
     free(keys);

@@ -13,6 +13,7 @@ extern const tool_cmd tool_cmd_dkek_status;
 extern const tool_cmd tool_cmd_key_domains;
 extern const tool_cmd tool_cmd_wrap_key;
 extern const tool_cmd tool_cmd_unwrap_key;
+extern const tool_cmd tool_cmd_check;
 
 static const tool_cmd *const commands[] = {
     &tool_cmd_info,
@@ -32,6 +33,7 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_key_domains,
     &tool_cmd_wrap_key,
     &tool_cmd_unwrap_key,
+    &tool_cmd_check,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
