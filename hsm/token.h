@@ -180,7 +180,13 @@ typedef struct {
 /* Generates a key on the card and writes its C4nn, at the lowest free key reference. On any
  * failure after the card created the key, the key, C4nn and CEnn are removed again. */
 int hsm_token_generate(hsm_token *t, const hsm_keygen_params *p, hsm_key *out);
-/* Deletes CCnn, C4nn, CEnn and CBnn of the key (nothing else). */
+/* Leftovers of an interrupted keygen or delete of the key labelled label: key references without
+ * a description whose CV request (CEnn/CBnn) carries the holder reference keygen derives from the
+ * label. *found counts them; unless dry_run they are removed (user PIN as for delete).
+ * hsm_token_generate() removes its own leftovers before it generates. */
+int hsm_token_remove_leftovers(hsm_token *t, const char *label, int dry_run, size_t *found);
+/* Deletes C4nn (first: the key then shows as incomplete, never a description of nothing), CCnn,
+ * CEnn and CBnn of the key (nothing else). */
 int hsm_token_delete_key(hsm_token *t, const hsm_key *k);
 /* Stores an X.509 certificate (DER) in CEnn of the key, replacing the CV request there.
  * The authenticated CV request (67..., the key's attestation) is first copied to EF CBnn
