@@ -60,7 +60,9 @@ op_import_cert() { tool import-cert --label fk --in "$T/fk.der"; }
 op_import_cert_rerun() { op_import_cert; }
 op_import_cert_done() {
     "$TOOL" export-cert --label fk --out "$T/got.der" >/dev/null 2>&1 &&
-        openssl x509 -in "$T/got.der" -inform DER -outform DER 2>/dev/null | cmp -s - "$T/fk.der" && key_once fk
+        openssl x509 -in "$T/got.der" -inform DER -outform DER 2>/dev/null | cmp -s - "$T/fk.der" &&
+        listed | python3 -c 'import json,sys; d=json.load(sys.stdin)
+sys.exit(0 if sorted(o["type"] for o in d if o["label"]=="fk")==["cert","ec"] and not any("state" in o for o in d) else 1)'
 }
 
 op_sign_setup() {
