@@ -666,20 +666,40 @@ static int check_kcv(tool_ctx *ctx, hsm_card *c, const uint8_t kcv[8])
 }
 
 /* Lowest key reference with none of the key's files, so nothing old is overwritten. */
-static int free_ref(hsm_card *c)
+/* A free key reference, or the one an interrupted unwrap of this same file left behind: no
+ * description yet, and CEnn holds the file's certificate byte for byte (it is written first). There
+ * the unwrap resumes (*resumed), skipping UNWRAP when the key is there already (*has_key). */
+static int free_ref(hsm_card *c, const uint8_t *cert, size_t cert_len, int *resumed, int *has_key)
 {
     hsm_bytes fids = HSM_BYTES_INIT;
-    uint8_t used[256] = { 0 };
+    uint8_t used[256] = { 0 }, desc[256] = { 0 }, pub[256] = { 0 }, key[256] = { 0 };
+    *resumed = *has_key = 0;
     if (hsm_card_enumerate(c, &fids) != HSM_OK) {
         hsm_bytes_free(&fids);
         return -1;
     }
     for (size_t i = 0; i + 1 < fids.len; i += 2) {
-        uint8_t pre = fids.data[i];
+        uint8_t pre = fids.data[i], r = fids.data[i + 1];
         if (pre == HSM_PREFIX_KEY || pre == HSM_PREFIX_PRKD || pre == HSM_PREFIX_EE_CERT || pre == PREFIX_REQ_KEEP)
-            used[fids.data[i + 1]] = 1;
+            used[r] = 1;
+        desc[r] |= pre == HSM_PREFIX_PRKD;
+        pub[r] |= pre == HSM_PREFIX_EE_CERT;
+        key[r] |= pre == HSM_PREFIX_KEY;
     }
     hsm_bytes_free(&fids);
+    for (int r = 1; cert != NULL && r <= 255; r++) {
+        if (!pub[r] || desc[r])
+            continue;
+        hsm_bytes ce = HSM_BYTES_INIT;
+        int same = hsm_card_read_file(c, FID(HSM_PREFIX_EE_CERT, r), &ce) == HSM_OK && ce.len == cert_len &&
+                   memcmp(ce.data, cert, cert_len) == 0;
+        hsm_bytes_free(&ce);
+        if (same) {
+            *resumed = 1;
+            *has_key = key[r];
+            return r;
+        }
+    }
     for (int r = 1; r <= 255; r++)
         if (!used[r])
             return r;
@@ -764,38 +784,45 @@ static int run_unwrap(tool_ctx *ctx, tool_args *a)
     }
     int changed = 0;
     rc = check_kcv(ctx, c, hdr.kcv);
-    int ref = 0;
+    int ref = 0, resumed = 0, has_key = 0;
     if (rc == TOOL_OK) {
-        ref = free_ref(c);
+        ref = free_ref(c, wf.cert, wf.cert_len, &resumed, &has_key);
         if (ref < 0)
             rc = tool_error(ctx, TOOL_FAIL, "cannot list the card's files to find a free key reference; retry");
         else if (ref == 0)
             rc = tool_error(ctx, TOOL_FAIL, "no free key reference left (255 keys): delete keys you no longer need");
     }
-    int retried = 0;
-    if (rc == TOOL_OK) {
-        int rv;
+    /* Order: certificate, key, description. Each prefix an interruption can leave is recognisable:
+     * a certificate alone (an orphan file check --repair removes, and where a rerun resumes), a key
+     * with it but no description (completed by a rerun, or described by check --repair), and never a
+     * description of a key that is not there. */
+    int retried = 0, rv = HSM_OK;
+    if (rc == TOOL_OK && wf.cert != NULL && !resumed) {
+        changed = 1;
+        do
+            rv = hsm_card_write_file(c, FID(HSM_PREFIX_EE_CERT, ref), wf.cert, wf.cert_len);
+        while (hsm_token_relogin_once(ctx->tok, rv, &retried));
+    }
+    if (rc == TOOL_OK && rv == HSM_OK && !has_key) {
+        changed = 1;
         do
             rv = hsm_card_unwrap(c, (uint8_t)ref, wf.blob, wf.blob_len);
         while (hsm_token_relogin_once(ctx->tok, rv, &retried));
-        changed = 1;
         if (rv != HSM_OK) {
             rc = tool_card_fail(ctx, c, rv, INS_UNWRAP, "the card did not unwrap the key");
             delete_key_files(c, (uint8_t)ref);   /* the card should have made nothing; make sure */
         }
+    } else if (rc == TOOL_OK && rv != HSM_OK) {
+        rc = tool_card_fail(ctx, c, rv, INS_UPDATE, "cannot write the key's certificate; nothing was unwrapped");
+        delete_key_files(c, (uint8_t)ref);
     }
-    if (rc == TOOL_OK) {
-        int rv = HSM_OK;
-        /* The description last (as keygen does): an interrupted unwrap leaves a key that shows as
-         * incomplete, never a description of a key that is not there. */
-        if (wf.cert != NULL)
-            rv = hsm_card_write_file(c, FID(HSM_PREFIX_EE_CERT, ref), wf.cert, wf.cert_len);
-        if (rv == HSM_OK && prkd.len > 0)
-            rv = hsm_card_write_file(c, FID(HSM_PREFIX_PRKD, ref), prkd.data, prkd.len);
+    if (rc == TOOL_OK && prkd.len > 0) {
+        changed = 1;
+        rv = hsm_card_write_file(c, FID(HSM_PREFIX_PRKD, ref), prkd.data, prkd.len);
         if (rv != HSM_OK) {
             /* Nothing half-made: a key without its description would be invisible to OpenSC. */
-            rc = tool_card_fail(ctx, c, rv, INS_UPDATE, "cannot write the key's description or certificate; the "
-                                "unwrapped key was removed again");
+            rc = tool_card_fail(ctx, c, rv, INS_UPDATE, "cannot write the key's description; the unwrapped key "
+                                "was removed again");
             delete_key_files(c, (uint8_t)ref);
         }
     }
@@ -807,7 +834,7 @@ static int run_unwrap(tool_ctx *ctx, tool_args *a)
     if (changed) {
         /* As after any change to the key set: other sessions must log in again and re-read
          * their key directory before they use a key (see hsm/token.h). */
-        int rv = hsm_card_select(c, NULL);
+        rv = hsm_card_select(c, NULL);
         (void)rv;
     }
     hsm_token_unlock(ctx->tok, changed);
