@@ -29,6 +29,8 @@ openssl x509 -new -force_pubkey "$T/src.pub" -subj /CN=wrap-src -CA "$T/ca.pem" 
     -outform DER -out "$T/src.der" 2>/dev/null
 
 declare -A ACKED=([wrap-src]=1)   # labels whose creation was acknowledged and not since deleted
+declare -A GONE=()                # labels whose deletion was acknowledged
+acked_ops=0
 unwrapped=0
 
 # hold_and_kill K CMD...: runs CMD with a long delay at APDU K, kills it once the delay started
@@ -53,7 +55,8 @@ hold_and_kill() {   # CMD must be the program itself (a shell function would lea
 bad=0 killed=0
 fail_round() { bad=$((bad + 1)); echo "     round $1: $2"; }
 for round in $(seq 1 "$ROUNDS"); do
-    k=$((RANDOM % 16 + 1))   # beyond the APDUs of short operations: those complete (acknowledged)
+    k=$((RANDOM % 16 + 1))
+    [ $((round % 3)) = 0 ] && k=1000   # every third operation runs to its end: acknowledged
     labels=("${!ACKED[@]}" "")
     victim=${labels[$((RANDOM % ${#labels[@]}))]}
     [ -n "$victim" ] || victim="c$((round - 1))"   # maybe made, maybe not: delete copes with both
@@ -71,7 +74,8 @@ for round in $(seq 1 "$ROUNDS"); do
        hold_and_kill "$k" "$TOOL" --pin "$PIN" unwrap-key --in "$T/wrapped.bin" --label "$new" --id "$(printf 'a0%04x' "$unwrapped")" ;;
     esac
     [ "$RC" = 137 ] && killed=$((killed + 1))
-    if [ "$RC" = 0 ] && [ -n "$new" ]; then ACKED[$new]=1; fi
+    if [ "$RC" = 0 ] && [ -n "$new" ]; then ACKED[$new]=1; acked_ops=$((acked_ops + 1)); fi
+    if [ "$RC" = 0 ] && [ "${op%% *}" = delete ]; then GONE[$victim]=1; acked_ops=$((acked_ops + 1)); fi
     if [ "$RC" != 0 ] && [ "$RC" != 1 ] && [ "$RC" != 137 ]; then fail_round "$round" "$op exited $RC"; fi
     "$SIM" --state "$STATE" --dump >"$T/dump.log" 2>&1 || { fail_round "$round" "state does not load after $op"; continue; }
     grep -q "user PIN: *3 of 3" "$T/dump.log" || fail_round "$round" "PIN try lost ($op): $(grep 'user PIN' "$T/dump.log")"
@@ -81,8 +85,12 @@ for round in $(seq 1 "$ROUNDS"); do
     for l in "${!ACKED[@]}"; do
         [ "$(grep -c "\"label\": \"$l\"" "$T/list.json")" -ge 1 ] || fail_round "$round" "acknowledged key $l lost ($op at APDU $k)"
     done
+    for l in "${!GONE[@]}"; do
+        grep -q "\"label\": \"$l\"" "$T/list.json" && fail_round "$round" "acknowledged deletion of $l undone ($op at APDU $k)"
+    done
 done
-echo "     ($killed of $ROUNDS operations killed mid-way; ${#ACKED[@]} acknowledged keys kept)"
+echo "     ($killed of $ROUNDS operations killed mid-way, $acked_ops acknowledged; ${#ACKED[@]} acknowledged keys kept)"
 check "crash rounds: $ROUNDS, $bad bad" test "$bad" = 0
 check "some operations were really killed" test "$killed" -gt $((ROUNDS / 4))
+check "some operations were acknowledged" test "$acked_ops" -gt $((ROUNDS / 5))
 finish
