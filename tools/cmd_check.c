@@ -27,11 +27,12 @@ static void findings_text(char *out, size_t cap, const hsm_check_entry *e)
         snprintf(out, cap, "ok");
 }
 
-static void hex_into(char *out, const uint8_t *p, size_t n)
+/* A hex string value (NULL when absent or out of memory). */
+static void json_hex(tool_json *j, const uint8_t *p, size_t n, int present)
 {
-    for (size_t i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", p[i]);
-    out[2 * n] = '\0';
+    char *hex = present ? hsm_hex_encode(p, n) : NULL;
+    tool_json_string(j, hex);
+    free(hex);
 }
 
 static void print_table(const hsm_check_report *r)
@@ -88,7 +89,6 @@ static void print_json(const hsm_check_report *r, int repaired_steps, int failed
     tool_json_begin_array(&j);
     for (size_t i = 0; i < r->n; i++) {
         const hsm_check_entry *e = &r->entries[i];
-        char hex[2 * HSM_ID_MAX + 1];
         tool_json_begin_object(&j);
         tool_json_key(&j, "key_ref");
         tool_json_int(&j, e->ref);
@@ -96,13 +96,9 @@ static void print_json(const hsm_check_report *r, int repaired_steps, int failed
         tool_json_key(&j, "label");
         tool_json_string(&j, e->have_desc ? e->desc.label : NULL);
         tool_json_key(&j, "id");
-        if (e->have_desc)
-            hex_into(hex, e->desc.id, e->desc.id_len);
-        tool_json_string(&j, e->have_desc ? hex : NULL);
+        json_hex(&j, e->desc.id, e->desc.id_len, e->have_desc);
         tool_json_key(&j, "public_key_id");
-        if (e->have_pub_id)
-            hex_into(hex, e->pub_id, 20);
-        tool_json_string(&j, e->have_pub_id ? hex : NULL);
+        json_hex(&j, e->pub_id, 20, e->have_pub_id);
         tool_json_key(&j, "certificate");
         tool_json_bool(&j, (e->files & HSM_CHECK_PUB) && e->pub_is_cert);
         tool_json_key(&j, "findings");
@@ -175,15 +171,10 @@ static int run_check(tool_ctx *ctx, tool_args *a)
     if (repair && fixable > 0) {
         if (!json)
             print_table(&r);
-        if (!yes) {
-            char q[160];
-            snprintf(q, sizeof(q), "Repair %zu key reference%s (orphan files removed, no key deleted)?", fixable,
-                     fixable == 1 ? "" : "s");
-            if (!tool_have_tty())
-                rc = tool_usage_error(ctx, "--repair changes the card: pass --yes to confirm");
-            else if (!tool_confirm(q))
-                rc = tool_error(ctx, TOOL_FAIL, "not confirmed: the card was left unchanged");
-        }
+        char q[160];
+        snprintf(q, sizeof(q), "Repair %zu key reference%s (orphan files removed, no key deleted)?", fixable,
+                 fixable == 1 ? "" : "s");
+        rc = tool_confirm_change(ctx, yes, q, "--repair changes the card", "the card was left unchanged");
         if (rc == TOOL_OK)
             rc = tool_login(ctx, 0);
         if (rc != TOOL_OK) {

@@ -344,12 +344,7 @@ static int run_delete(tool_ctx *ctx, tool_args *a)
     char q[512];
     snprintf(q, sizeof(q), "Delete key '%s' (id %s, key ref %u) and its certificate for good?", k.label,
              idhex ? idhex : "?", k.key_ref);
-    if (!tool_flag(a, "yes")) {
-        if (!tool_have_tty())
-            rc = tool_usage_error(ctx, "deleting a key cannot be undone: pass --yes to confirm");
-        else if (!tool_confirm(q))
-            rc = tool_error(ctx, TOOL_FAIL, "not confirmed: nothing was deleted");
-    }
+    rc = tool_confirm_change(ctx, tool_flag(a, "yes"), q, "deleting a key cannot be undone", "nothing was deleted");
     if (rc == TOOL_OK)
         rc = tool_login(ctx, 0);
     if (rc == TOOL_OK && hsm_token_delete_key(ctx->tok, &k) != HSM_OK)

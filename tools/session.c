@@ -110,3 +110,14 @@ int tool_find_key(tool_ctx *ctx, tool_args *a, hsm_key *out)
         return tool_token_fail(ctx, "no such key");
     return TOOL_OK;
 }
+
+int tool_confirm_change(tool_ctx *ctx, int yes, const char *question, const char *what, const char *unchanged)
+{
+    if (yes)
+        return TOOL_OK;
+    if (!tool_have_tty())
+        return tool_usage_error(ctx, "%s: pass --yes to confirm", what);
+    if (!tool_confirm(question))
+        return tool_error(ctx, TOOL_FAIL, "not confirmed: %s", unchanged);
+    return TOOL_OK;
+}
