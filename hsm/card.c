@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "hsm/card.h"
 #include "hsm/rv.h"
 #include "hsm/tlv.h"
@@ -266,7 +267,10 @@ int hsm_card_read_file(hsm_card *c, uint16_t fid, hsm_bytes *out)
 {
     hsm_bytes blk = HSM_BYTES_INIT;
     hsm_bytes_clear(out);
-    size_t off = 0, prev = 0;
+    /* Ask for no more than every card returns in one response (JCOP 3: its APDU buffer minus
+     * the SW): then a shorter block is the end of the file whatever the SW says (CardContact
+     * cards answer 6282, others 9000), and no read at the end offset is needed. */
+    size_t chunk = c->max_apdu - 2, off = 0;
     int rc;
     for (;;) {
         if (off > 0xFFFF) {
@@ -274,16 +278,21 @@ int hsm_card_read_file(hsm_card *c, uint16_t fid, hsm_bytes *out)
             break;
         }
         uint8_t d[4] = { 0x54, 0x02, (uint8_t)(off >> 8), (uint8_t)off };
-        hsm_apdu a = { 0x00, 0xB1, (uint8_t)(fid >> 8), (uint8_t)fid, d, 4, HSM_LE_MAX };
+        hsm_apdu a = { 0x00, 0xB1, (uint8_t)(fid >> 8), (uint8_t)fid, d, 4, chunk };
         uint16_t sw = 0;
         rc = hsm_card_transmit(c, &a, &blk, &sw);
         if (rc != HSM_OK)
             break;
         if (sw != 0x9000 && sw != 0x6282) {
-            /* Reading exactly at the end of a file some cards answer "wrong offset". */
+            /* Reading exactly at the end of a file (a file of a whole number of chunks) some
+             * cards answer "wrong offset". */
             if (off > 0 && (sw == 0x6B00 || sw == 0x6A86))
                 break;
             rc = sw == 0x6A82 ? HSM_E_NOT_FOUND : HSM_E_SW;
+            break;
+        }
+        if (blk.len > chunk) {
+            rc = HSM_E_PARSE;   /* more than asked for: not a READ BINARY answer we understand */
             break;
         }
         if (hsm_bytes_put(out, blk.data, blk.len) != HSM_OK) {
@@ -291,11 +300,8 @@ int hsm_card_read_file(hsm_card *c, uint16_t fid, hsm_bytes *out)
             break;
         }
         off += blk.len;
-        /* 6282 ends the file. With 9000 the card may just have hit its response buffer size
-         * (JCOP 3: ~1230 bytes), so go on; a block shorter than the one before is the tail. */
-        if (sw == 0x6282 || blk.len == 0 || blk.len < prev)
+        if (sw == 0x6282 || blk.len < chunk)
             break;
-        prev = blk.len;
     }
     hsm_bytes_free(&blk);
     if (rc != HSM_OK)
@@ -333,6 +339,12 @@ int hsm_card_delete_file(hsm_card *c, uint16_t fid)
 {
     uint8_t d[2] = { (uint8_t)(fid >> 8), (uint8_t)fid };
     return run(c, 0x00, 0xE4, 0x02, 0x00, d, 2, 0, NULL, 1);
+}
+
+int hsm_card_select_file(hsm_card *c, uint16_t fid, hsm_bytes *fcp)
+{
+    uint8_t d[2] = { (uint8_t)(fid >> 8), (uint8_t)fid };
+    return run(c, 0x00, 0xA4, 0x00, 0x04, d, 2, 256, fcp, 1);
 }
 
 int hsm_card_generate_asym(hsm_card *c, uint8_t key_id, const uint8_t *data, size_t len, hsm_bytes *request)
@@ -379,6 +391,8 @@ int hsm_card_key_domain(hsm_card *c, uint8_t p1, uint8_t domain, const uint8_t *
                 extra = sizeof(st->extra);
             memcpy(st->extra, r.data + 10, extra);
             st->extra_len = extra;
+            static const uint8_t zero[8];
+            st->kcv_unknown = st->total != 0xFF && st->missing == 0 && memcmp(st->kcv, zero, 8) == 0;
         } else if (r.len != 0) {
             rc = HSM_E_PARSE;
         }
@@ -430,4 +444,29 @@ int hsm_card_challenge(hsm_card *c, uint8_t *out, size_t len)
     }
     hsm_bytes_free(&r);
     return rc;
+}
+
+int hsm_card_mse_select_key(hsm_card *c, const uint8_t *ref, size_t len)
+{
+    uint8_t d[2 + 16];
+    if (ref == NULL || len == 0 || len > 16)
+        return HSM_E_ARGS;
+    d[0] = 0x83;
+    d[1] = (uint8_t)len;
+    memcpy(d + 2, ref, len);
+    return run(c, 0x00, 0x22, 0x81, 0xB6, d, 2 + len, 0, NULL, 0);
+}
+
+int hsm_card_pso_verify_cert(hsm_card *c, const uint8_t *cert_value, size_t len)
+{
+    if (cert_value == NULL || len == 0 || len + 7 > c->max_apdu)
+        return HSM_E_ARGS;
+    return run(c, 0x00, 0x2A, 0x00, 0xBE, cert_value, len, 0, NULL, 0);
+}
+
+int hsm_card_xkek_derive(hsm_card *c, uint8_t key_id, const uint8_t *req_value, size_t len)
+{
+    if (req_value == NULL || len == 0 || len + 7 > c->max_apdu || key_id == 0)
+        return HSM_E_ARGS;
+    return run(c, 0x80, 0x62, key_id, HSM_ALG_ECDH_XKEK, req_value, len, 0, NULL, 0);
 }

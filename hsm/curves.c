@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SmartCard-HSM curve table. Domain parameters come from OpenSSL's own curve definitions
  * (in hsm_libctx), so nothing here can drift from the numbers OpenSSL verifies with. */
 #include "hsm/curves.h"
@@ -121,25 +122,38 @@ static void strip(const unsigned char **v, size_t *len)
     }
 }
 
-int hsm_curve_identify(const unsigned char *p, size_t p_len, const unsigned char *a, size_t a_len)
+/* The table's curve with prime p and, where given (non-NULL), coefficient a, order n and
+ * uncompressed generator g; 0 if none. */
+static int find_curve(const unsigned char *p, size_t p_len, const unsigned char *a, size_t a_len,
+                      const unsigned char *n, size_t n_len, const unsigned char *g, size_t g_len)
 {
-    if (p == NULL || a == NULL || p_len == 0 || a_len == 0 || p_len > 80 || a_len > 80)
-        return 0;
     strip(&p, &p_len);
-    strip(&a, &a_len);
+    if (a != NULL)
+        strip(&a, &a_len);
+    if (n != NULL)
+        strip(&n, &n_len);
     int found = 0;
     BN_CTX *bnctx = BN_CTX_new_ex(hsm_libctx());
-    BIGNUM *cp = BN_new(), *ca = BN_new(), *cb = BN_new();
-    BIGNUM *ip = BN_bin2bn(p, (int)p_len, NULL), *ia = BN_bin2bn(a, (int)a_len, NULL);
-    if (bnctx == NULL || cp == NULL || ca == NULL || cb == NULL || ip == NULL || ia == NULL)
+    BIGNUM *cp = BN_new(), *ca = BN_new(), *cb = BN_new(), *ip = BN_bin2bn(p, (int)p_len, NULL);
+    BIGNUM *ia = a != NULL ? BN_bin2bn(a, (int)a_len, NULL) : NULL;
+    BIGNUM *in = n != NULL ? BN_bin2bn(n, (int)n_len, NULL) : NULL;
+    if (bnctx == NULL || cp == NULL || ca == NULL || cb == NULL || ip == NULL || (a != NULL && ia == NULL)
+        || (n != NULL && in == NULL))
         goto done;
     for (size_t i = 0; i < NCURVES && !found; i++) {
-        EC_GROUP *g = EC_GROUP_new_by_curve_name_ex(hsm_libctx(), NULL, curves[i].nid);
-        if (g == NULL)
+        EC_GROUP *grp = EC_GROUP_new_by_curve_name_ex(hsm_libctx(), NULL, curves[i].nid);
+        unsigned char gbuf[1 + 2 * 80];
+        if (grp == NULL)
             continue;
-        if (EC_GROUP_get_curve(g, cp, ca, cb, bnctx) && BN_cmp(cp, ip) == 0 && BN_cmp(ca, ia) == 0)
+        /* Curves sharing p and n (brainpool r1/t1) differ in a and in their generator. */
+        size_t glen = g == NULL ? 0
+                                : EC_POINT_point2oct(grp, EC_GROUP_get0_generator(grp), POINT_CONVERSION_UNCOMPRESSED,
+                                                     gbuf, sizeof(gbuf), bnctx);
+        if (EC_GROUP_get_curve(grp, cp, ca, cb, bnctx) && BN_cmp(cp, ip) == 0 && (ia == NULL || BN_cmp(ca, ia) == 0)
+            && (in == NULL || BN_cmp(EC_GROUP_get0_order(grp), in) == 0)
+            && (g == NULL || (glen == g_len && memcmp(gbuf, g, glen) == 0)))
             found = curves[i].nid;
-        EC_GROUP_free(g);
+        EC_GROUP_free(grp);
     }
 done:
     BN_free(cp);
@@ -147,6 +161,23 @@ done:
     BN_free(cb);
     BN_free(ip);
     BN_free(ia);
+    BN_free(in);
     BN_CTX_free(bnctx);
     return found;
+}
+
+int hsm_curve_identify(const unsigned char *p, size_t p_len, const unsigned char *a, size_t a_len)
+{
+    if (p == NULL || a == NULL || p_len == 0 || a_len == 0 || p_len > 80 || a_len > 80)
+        return 0;
+    return find_curve(p, p_len, a, a_len, NULL, 0, NULL, 0);
+}
+
+int hsm_curve_identify_by_base(const unsigned char *p, size_t p_len, const unsigned char *n, size_t n_len,
+                               const unsigned char *g, size_t g_len)
+{
+    if (p == NULL || n == NULL || g == NULL || p_len == 0 || n_len == 0 || g_len == 0 || p_len > 80
+        || n_len > 80 || g_len > 1 + 2 * 80)
+        return 0;
+    return find_curve(p, p_len, NULL, 0, n, n_len, g, g_len);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The EC curves the SmartCard-HSM knows, and their explicit domain parameters as the card
  * wants them in GAKP data and CV requests (tags 81 p, 82 a, 83 b, 84 G, 85 n, 87 cofactor). */
 #ifndef HSM_CURVES_H
@@ -24,5 +25,9 @@ const hsm_curve *hsm_curve_all(size_t *n);
 int hsm_curve_put_params(int nid, hsm_bytes *out);
 /* Curve from prime p and coefficient a (big endian, leading zeros tolerated); 0 if unknown. */
 int hsm_curve_identify(const unsigned char *p, size_t p_len, const unsigned char *a, size_t a_len);
+/* Curve from prime p, order n and uncompressed generator G (for encodings that leave the
+ * coefficient a out or empty); 0 if unknown. */
+int hsm_curve_identify_by_base(const unsigned char *p, size_t p_len, const unsigned char *n, size_t n_len,
+                               const unsigned char *g, size_t g_len);
 
 #endif

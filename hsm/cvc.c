@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Card Verifiable Certificates: parser, builders and signature checks (protocol sheet 7, 14). */
 #include "hsm/cvc.h"
 #include "hsm/crypto.h"
@@ -301,6 +302,24 @@ int hsm_cvc_split_devcerts(const uint8_t *buf, size_t len, hsm_cvc *device, hsm_
     if (rc != HSM_OK)
         return rc;
     return dica->authenticated ? HSM_E_PARSE : HSM_OK;
+}
+
+int hsm_cvc_device_chr(const uint8_t *buf, size_t len, char *out, size_t cap)
+{
+    hsm_cvc first;
+    const uint8_t *rest = NULL;
+    if (out == NULL || cap == 0)
+        return HSM_E_ARGS;
+    out[0] = '\0';
+    int rc = hsm_cvc_parse(buf, len, &first, &rest);
+    if (rc != HSM_OK)
+        return rc;
+    /* A chain (device certificate, DICA) or an authenticated request: either way the first
+     * object's holder is the device. */
+    if (first.chr.val == NULL || first.chr.len == 0)
+        return HSM_E_PARSE;
+    hsm_cvc_ref_string(&first.chr, out, cap);
+    return HSM_OK;
 }
 
 EVP_PKEY *hsm_cvc_root_key(const char *chr)

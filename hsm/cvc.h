@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Card Verifiable Certificates (BSI TR-03110 style): parsing of certificates (7F21) and
  * authenticated requests (67), building of GAKP data and certificate bodies, and signature
  * checks. Used by the host (attestation, public keys from CEnn) and by the virtual card
@@ -55,6 +56,11 @@ int hsm_cvc_verify_outer(const hsm_cvc *c, EVP_PKEY *device_key);
 
 /* EF 2F02 = device certificate followed by the DICA certificate. */
 int hsm_cvc_split_devcerts(const uint8_t *buf, size_t len, hsm_cvc *device, hsm_cvc *dica);
+
+/* The device CHR from EF 2F02 content, whatever the card keeps there: its certificate chain
+ * (device certificate, DICA) or an authenticated request (67) around a device certificate.
+ * HSM_E_PARSE when neither parses; out is "" then. */
+int hsm_cvc_device_chr(const uint8_t *buf, size_t len, char *out, size_t cap);
 
 /* Known root certificates by CHR ("DESRCACC100001" production, "UTSRCACC100001" test).
  * Returns the public key on brainpoolP256r1 or NULL. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Token session: lifetime, lazy opening, fork handling, transactions, identity. */
 #include "hsm/token_int.h"
 #include "hsm/crypto.h"
@@ -100,6 +101,7 @@ void tok_forget_dir(hsm_token *t)
         hsm_bytes_clear(&t->ce[i].data);
         EVP_PKEY_free(t->ce[i].pk);
         t->ce[i].pk = NULL;
+        t->algs[i].known = 0;
     }
 }
 
@@ -230,11 +232,11 @@ static void read_serial(hsm_token *t)
 {
     hsm_bytes b = HSM_BYTES_INIT;
     t->serial[0] = '\0';
+    /* The serial is the device CHR minus its 5-digit sequence number, whether 2F02 keeps the
+     * certificate chain or an authenticated request; absent or unparseable leaves it unknown. */
     if (hsm_card_read_file(t->card, HSM_FID_DEVCERT, &b) == HSM_OK) {
-        hsm_cvc dev, dica;
-        if (hsm_cvc_split_devcerts(b.data, b.len, &dev, &dica) == HSM_OK) {
-            char chr[64];
-            hsm_cvc_ref_string(&dev.chr, chr, sizeof(chr));
+        char chr[64];
+        if (hsm_cvc_device_chr(b.data, b.len, chr, sizeof(chr)) == HSM_OK) {
             size_t n = strlen(chr);
             if (n > 5)
                 chr[n - 5] = '\0';
@@ -381,6 +383,17 @@ int hsm_token_relogin_once(hsm_token *t, int rc, int *retried)
     if (t == NULL || retried == NULL)
         return 0;
     return tok_relogin_once(t, &rc, retried);
+}
+
+hsm_card *hsm_token_lock_login(hsm_token *t)
+{
+    if (t == NULL || tok_enter(t) != HSM_OK)
+        return NULL;
+    if (tok_select(t) != HSM_OK || tok_login_held(t, 0) != HSM_OK) {
+        tok_leave(t);
+        return NULL;
+    }
+    return t->card;
 }
 
 void hsm_token_unlock(hsm_token *t, int dirty)

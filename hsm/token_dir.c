@@ -1,6 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key directory: ENUMERATE plus one READ BINARY per C4nn. Lookups re-read it (once per snapshot);
  * private-key operations keep using it until anything suggests the card changed. CEnn is read only
- * when a public key or certificate is asked for, or a handle must be re-validated. */
+ * when a public key or certificate is asked for, or a handle must be re-validated.
+ * Some cards list only key files and descriptions (CC, C4, C8, C9) in ENUMERATE: when it lists
+ * nothing else, a file it does not list may still exist and is read by its FID when needed
+ * (6A82 = absent). */
 #include "hsm/token_int.h"
 #include "hsm/crypto.h"
 #include "hsm/cvc.h"
@@ -21,11 +25,32 @@ int tok_has_fid(const hsm_token *t, uint16_t fid)
     return 0;
 }
 
+/* Does ENUMERATE list files other than keys and their descriptions? Then it lists every file. */
+static int lists_every_file(const hsm_token *t)
+{
+    for (size_t i = 0; i + 1 < t->fids.len; i += 2) {
+        uint8_t p = t->fids.data[i];
+        if (p != HSM_PREFIX_KEY && p != HSM_PREFIX_PRKD && p != HSM_PREFIX_CD && p != HSM_PREFIX_DCOD)
+            return 1;
+    }
+    return 0;
+}
+
+int tok_may_have_fid(const hsm_token *t, uint16_t fid)
+{
+    uint8_t p = (uint8_t)(fid >> 8);
+    if (tok_has_fid(t, fid))
+        return 1;
+    if (p == HSM_PREFIX_KEY || p == HSM_PREFIX_PRKD || p == HSM_PREFIX_CD || p == HSM_PREFIX_DCOD)
+        return 0;
+    return !t->dir_lists_all;
+}
+
 static void fill_key(hsm_token *t, hsm_key *k, uint8_t ref)
 {
     memset(k, 0, sizeof(*k));
     k->key_ref = ref;
-    k->has_cert_file = tok_has_fid(t, (uint16_t)(HSM_PREFIX_EE_CERT << 8 | ref));
+    k->has_cert_file = tok_may_have_fid(t, (uint16_t)(HSM_PREFIX_EE_CERT << 8 | ref));
     hsm_bytes b = HSM_BYTES_INIT;
     hsm_prkd d;
     if (tok_has_fid(t, (uint16_t)(HSM_PREFIX_PRKD << 8 | ref)) &&
@@ -70,7 +95,10 @@ int tok_load_dir(hsm_token *t)
         return rc;
     }
     t->nkeys = 0;
+    t->dir_lists_all = lists_every_file(t);
     for (size_t i = 0; i + 1 < t->fids.len; i += 2) {
+        /* Key reference 0 is the device's own key (some cards describe it in C400 too): never a
+         * user key. */
         if (t->fids.data[i] != HSM_PREFIX_KEY || t->fids.data[i + 1] == 0)
             continue;
         if (t->nkeys < sizeof(t->keys) / sizeof(t->keys[0]))
@@ -167,15 +195,15 @@ int tok_read_ce(hsm_token *t, uint8_t ref, const hsm_bytes **out)
         uint16_t fid = (uint16_t)(HSM_PREFIX_EE_CERT << 8 | ref);
         uint16_t req = (uint16_t)(0xCB00 | ref);
         int rc = HSM_E_NOT_FOUND;
-        if (tok_has_fid(t, fid))
+        if (tok_may_have_fid(t, fid))
             rc = hsm_card_read_file(t->card, fid, &ce->data);
         /* A certificate may have been removed with its request kept in CBnn (store_cert). */
-        if (rc == HSM_E_NOT_FOUND && tok_has_fid(t, req))
+        if (rc == HSM_E_NOT_FOUND && tok_may_have_fid(t, req))
             rc = hsm_card_read_file(t->card, req, &ce->data);
         if (rc != HSM_OK) {
             if (rc == HSM_E_NOT_FOUND)
                 tok_err(t, "no certificate or public key stored for key reference %u (EF CE%02X "
-                        "missing)", ref, ref);
+                        "missing: the card answered 6A82)", ref, ref);
             else if (rc == HSM_E_SW)
                 tok_sw_err(t, "cannot read the key's certificate file", 0xB1);
             else
@@ -270,9 +298,19 @@ int hsm_token_list_certs(hsm_token *t, hsm_cert_ref **certs, size_t *n)
         rc = push_cert(certs, n, &c);
     }
     for (size_t i = 0; rc == HSM_OK && i + 1 < t->fids.len; i += 2) {
-        if (t->fids.data[i] != HSM_PREFIX_CA_CERT)
-            continue;
         uint8_t nn = t->fids.data[i + 1];
+        uint16_t ca = (uint16_t)(HSM_PREFIX_CA_CERT << 8 | nn);
+        if (t->fids.data[i] == HSM_PREFIX_CD && !tok_has_fid(t, ca) && tok_may_have_fid(t, ca)) {
+            /* A card that lists descriptions but not CAnn: the description C8nn says CAnn may be
+             * there; one READ tells (6A82 = it is not). */
+            hsm_bytes probe = HSM_BYTES_INIT;
+            int found = hsm_card_read_file(t->card, ca, &probe) == HSM_OK;
+            hsm_bytes_free(&probe);
+            if (!found)
+                continue;
+        } else if (t->fids.data[i] != HSM_PREFIX_CA_CERT) {
+            continue;
+        }
         hsm_cert_ref c;
         memset(&c, 0, sizeof(c));
         c.fid = (uint16_t)(HSM_PREFIX_CA_CERT << 8 | nn);
@@ -283,7 +321,7 @@ int hsm_token_list_certs(hsm_token *t, hsm_cert_ref **certs, size_t *n)
         hsm_bytes b = HSM_BYTES_INIT;
         hsm_cd d;
         if (tok_has_fid(t, cd) && hsm_card_read_file(t->card, cd, &b) == HSM_OK &&
-            hsm_cd_decode(b.data, b.len, &d) == HSM_OK) {
+            hsm_cd_decode(b.data, b.len, &d) == HSM_OK) {   /* C8nn is listed by every card */
             memcpy(c.label, d.label, sizeof(c.label));
             if (d.id_len > 0) {
                 memcpy(c.id, d.id, d.id_len);
@@ -384,7 +422,8 @@ static int pub_from_blob(hsm_token *t, const hsm_bytes *b, EVP_PKEY **out)
         return HSM_OK;
     }
     hsm_cvc c;
-    int rc = hsm_cvc_parse(b->data, b->len, &c, NULL);
+    const uint8_t *rest = NULL;   /* CBnn of a group signer: request || origin device chain */
+    int rc = hsm_cvc_parse(b->data, b->len, &c, &rest);
     if (rc == HSM_OK)
         rc = hsm_cvc_public_key(&c, 0, out);
     if (rc != HSM_OK)
@@ -423,7 +462,11 @@ int hsm_token_read_file(hsm_token *t, uint16_t fid, hsm_bytes *out)
     if (rc != HSM_OK)
         return rc;
     rc = tok_select(t);
-    if (rc == HSM_OK) {
+    if (rc == HSM_OK && (fid >> 8) == HSM_PREFIX_EE_CERT && t->dir_valid && t->ce[fid & 0xFF].valid) {
+        /* Read for the directory already (list: key rows, then certificate rows). */
+        const hsm_bytes *ce = &t->ce[fid & 0xFF].data;
+        rc = hsm_bytes_set(out, ce->data, ce->len);
+    } else if (rc == HSM_OK) {
         rc = hsm_card_read_file(t->card, fid, out);
         if (rc == HSM_E_SW && hsm_card_last_sw(t->card) == 0x6982 && tok_login_held(t, 0) == HSM_OK)
             rc = hsm_card_read_file(t->card, fid, out);   /* private data object: needs the PIN */
@@ -436,4 +479,26 @@ int hsm_token_read_file(hsm_token *t, uint16_t fid, hsm_bytes *out)
     }
     tok_leave(t);
     return rc;
+}
+
+int hsm_token_key_recorded(hsm_token *t, uint8_t key_ref, enum hsm_key_type type, const char *label,
+                           const uint8_t *id, size_t id_len, unsigned bits, hsm_key *out)
+{
+    if (t == NULL || out == NULL || id_len > HSM_ID_MAX || (label != NULL && strlen(label) >= HSM_LABEL_MAX)
+        || (type != HSM_KEY_EC && type != HSM_KEY_RSA))
+        return HSM_E_ARGS;
+    memset(out, 0, sizeof(*out));
+    out->key_ref = key_ref;
+    out->type = type;
+    if (label != NULL)
+        memcpy(out->label, label, strlen(label) + 1);
+    if (id_len > 0)
+        memcpy(out->id, id, id_len);
+    out->id_len = id_len;
+    out->bits = bits;
+    out->recorded = 1;
+    pthread_mutex_lock(&t->mu);
+    out->gen = t->idgen;
+    pthread_mutex_unlock(&t->mu);
+    return HSM_OK;
 }

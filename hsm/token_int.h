@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internals shared by token*.c. Not for use outside hsm/token*.c. */
 #ifndef HSM_TOKEN_INT_H
 #define HSM_TOKEN_INT_H
@@ -6,6 +7,7 @@
 #include <stdarg.h>
 #include <sys/types.h>
 
+#include "hsm/algs.h"
 #include "hsm/token.h"
 
 #define TOK_MAX_FAILED 16
@@ -61,9 +63,11 @@ struct hsm_token {
     /* Key directory */
     int dir_valid;
     hsm_bytes fids;          /* ENUMERATE answer */
+    int dir_lists_all;       /* it lists files other than CC/C4/C8/C9, so unlisted = absent */
     hsm_key keys[255];
     size_t nkeys;
     struct tok_ce ce[256];
+    hsm_alg_list algs[256];  /* per key reference, read only when asked for (token_algs.c) */
 
     /* Per key reference: evidence and whether it held at the current generation */
     struct tok_wit wit[256];
@@ -111,9 +115,15 @@ void tok_pin_clear(hsm_token *t);
  * new login failed, *rc is its result and the error text says why. */
 int tok_relogin_once(hsm_token *t, int *rc, int *retried);
 
+/* token_algs.c: the algorithm list of key reference ref (one SELECT the first time). */
+int tok_read_algs(hsm_token *t, uint8_t ref, hsm_alg_list *out);
+
 /* token_dir.c */
 int tok_load_dir(hsm_token *t);
 int tok_has_fid(const hsm_token *t, uint16_t fid);
+/* Listed, or possibly there although not listed (the card lists only CC/C4/C8/C9 files): worth a
+ * READ BINARY by FID, where 6A82 means absent. */
+int tok_may_have_fid(const hsm_token *t, uint16_t fid);
 /* k still names the same key at the same reference (loading the directory when needed).
  * HSM_E_NOT_FOUND with "key changed on the card" otherwise. */
 int tok_check_key(hsm_token *t, const hsm_key *k);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Changing the key set: generate, delete, store a certificate. Every change leaves either the
  * complete new state or nothing, and ends with a re-SELECT so other sessions notice it. */
 #include "hsm/token_int.h"
@@ -13,7 +14,6 @@
 #include <string.h>
 
 #define FID(prefix, ref) ((uint16_t)((prefix) << 8 | (ref)))
-#define HSM_PREFIX_REQ_KEEP 0xCB
 
 /* Deletes a file; a missing file is fine. Repeats once after a new login when another program
  * logged us out since our login (6982, see tok_relogin_once). */
@@ -319,6 +319,7 @@ int hsm_token_generate(hsm_token *t, const hsm_keygen_params *p, hsm_key *out)
     hsm_prkd d;
     memset(&d, 0, sizeof(d));
     d.type = p->type;
+    d.key_ref = (unsigned)ref;
     snprintf(d.label, sizeof(d.label), "%s", p->label);
     rc = p->type == HSM_KEY_AES ? gen_aes(t, p, (uint8_t)ref, &d, &retried)
                                 : gen_asym(t, p, (uint8_t)ref, &d, &retried);
@@ -413,11 +414,18 @@ int hsm_token_store_cert(hsm_token *t, const hsm_key *k, const uint8_t *der, siz
         return rc;
     int retried = 0;
     uint16_t ce = FID(HSM_PREFIX_EE_CERT, k->key_ref), keep = FID(HSM_PREFIX_REQ_KEEP, k->key_ref);
-    if (tok_has_fid(t, ce) && !tok_has_fid(t, keep)) {
-        /* The 67 request is the key's attestation: keep it in CBnn before it is replaced. */
+    if (tok_may_have_fid(t, ce) && !tok_has_fid(t, keep)) {
+        /* The 67 request is the key's attestation: keep it in CBnn before it is replaced. (On a
+         * card that does not list CE/CB files, CBnn may already hold it: then CEnn no longer
+         * holds a request and nothing is written.) */
         const hsm_bytes *old;
         rc = tok_read_ce(t, k->key_ref, &old);
-        if (rc == HSM_OK && old->len > 0 && old->data[0] == 0x67) {
+        if (rc == HSM_E_NOT_FOUND) {
+            rc = HSM_OK;   /* no CEnn yet: nothing to keep */
+            t->err[0] = '\0';
+            old = NULL;
+        }
+        if (rc == HSM_OK && old != NULL && old->len > 0 && old->data[0] == 0x67) {
             rc = write_ef(t, keep, old->data, old->len, &retried);
             if (rc != HSM_OK && t->err[0] == '\0')
                 tok_sw_err(t, "cannot preserve the key's attestation request; certificate not stored", 0xD7);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The virtual card's life cycle and its APDU dispatcher, plus the small ISO commands
  * (SELECT, ENUMERATE OBJECTS, GET CHALLENGE). */
 #include "sim/sim_int.h"
@@ -22,11 +23,21 @@ size_t sim_card_atr(uint8_t *out, size_t cap)
 
 int sim_card_new(sim_card **out)
 {
+    return sim_card_new_profile(SIM_PROFILE_CARDCONTACT, out);
+}
+
+int sim_card_new_profile(int profile, sim_card **out)
+{
+    if (out == NULL || sim_profile_name(profile) == NULL)
+        return HSM_E_ARGS;
     sim_card *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return HSM_E_MEM;
+    c->profile = profile;
     c->ndomains = 0;
     c->so_tries = SIM_SO_TRIES;
+    c->fw_major = SIM_FW_MAJOR;
+    c->fw_minor = SIM_FW_MINOR;
     int rc = sim_devcert_create(c);
     if (rc != HSM_OK) {
         sim_card_free(c);
@@ -36,10 +47,8 @@ int sim_card_new(sim_card **out)
     return HSM_OK;
 }
 
-void sim_card_free(sim_card *c)
+void sim_card_wipe(sim_card *c)
 {
-    if (c == NULL)
-        return;
     for (size_t i = 0; i < c->nkeys; i++)
         sim_key_clear(&c->keys[i]);
     for (size_t i = 0; i < c->nfiles; i++)
@@ -47,6 +56,13 @@ void sim_card_free(sim_card *c)
     free(c->keys);
     free(c->files);
     OPENSSL_cleanse(c, sizeof(*c));
+}
+
+void sim_card_free(sim_card *c)
+{
+    if (c == NULL)
+        return;
+    sim_card_wipe(c);
     free(c);
 }
 
@@ -63,7 +79,7 @@ void sim_card_reset(sim_card *c)
 static void put_applet_fcp(const sim_card *c, hsm_bytes *out)
 {
     size_t m;
-    uint8_t v85[5] = { (uint8_t)(c->options >> 8), (uint8_t)c->options, 0x00, SIM_FW_MAJOR, SIM_FW_MINOR };
+    uint8_t v85[5] = { (uint8_t)(c->options >> 8), (uint8_t)c->options, 0x00, c->fw_major, c->fw_minor };
     hsm_tlv_open(out, 0x62, &m);
     hsm_tlv_put_u8(out, 0x82, 0x38);
     hsm_tlv_put(out, 0x85, v85, sizeof(v85));
@@ -101,6 +117,9 @@ uint16_t sim_cmd_select(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
 {
     if (a->p2 != 0x00 && a->p2 != 0x04 && a->p2 != 0x0C)
         return SW_BAD_P1P2;
+    /* The variant card selects its applet only with an FCI/FCP answer (P2 00 or 04). */
+    if (a->p1 == 0x04 && a->p2 == 0x0C && sim_is_variant(c))
+        return SW_BAD_P1P2;
     int want_fcp = a->p2 != 0x0C;
     if (a->p1 == 0x04) {
         if (a->lc != sizeof(AID) || memcmp(a->data, AID, sizeof(AID)) != 0)
@@ -135,7 +154,8 @@ uint16_t sim_cmd_select(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
     return SW_OK;
 }
 
-/* Every key and every EF, 2 bytes each; the production objects CC00 and 2F02 included. */
+/* Every key and every EF, 2 bytes each; the production objects CC00 and 2F02 included (the
+ * variant card lists fewer: sim_profile_lists). */
 uint16_t sim_cmd_enumerate(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
 {
     if (a->p1 != 0 || a->p2 != 0)
@@ -147,7 +167,8 @@ uint16_t sim_cmd_enumerate(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
         hsm_bytes_put_u8(out, c->keys[i].id);
     }
     for (size_t i = 0; i < c->nfiles; i++)
-        hsm_bytes_put_u16(out, c->files[i].fid);
+        if (sim_profile_lists(c, c->files[i].fid))
+            hsm_bytes_put_u16(out, c->files[i].fid);
     return SW_OK;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The virtual SmartCard-HSM: the card side of every command in the protocol sheet, with no
  * transport in it. A card is a value: it can be saved to bytes and loaded again. */
 #ifndef SIM_CARD_H
@@ -10,10 +11,31 @@
 
 typedef struct sim_card sim_card;
 
+/* Which real card's behaviour the virtual card reproduces (sim/profile.c lists the differences). */
+enum sim_profile { SIM_PROFILE_CARDCONTACT = 0, SIM_PROFILE_VARIANT = 1 };
+
 /* A factory-fresh card: uninitialised, with its own device key (CC00) and C_DevAut/DICA
  * certificates in EF 2F02, issued under the in-tree TEST hierarchy (UTSRCACC100001). */
 int sim_card_new(sim_card **out);
+/* The same, for a profile: "cardcontact" (the default, as sim_card_new) or "variant" (the
+ * behaviours of another SmartCard-HSM implementation; sim/profile.c lists them). */
+int sim_card_new_profile(int profile, sim_card **out);
+/* Profile number from its name (NULL or "" = cardcontact); -1 when unknown. */
+int sim_profile_by_name(const char *name);
+const char *sim_profile_name(int profile);
+/* The profile new state files get: $SCHSM_SIM_PROFILE, or cardcontact; -1 when it names none. */
+int sim_profile_from_env(void);
+int sim_card_profile(const sim_card *c);
 void sim_card_free(sim_card *c);
+
+/* Firmware update as on the real card: keys, files, key domains, PINs and verified public keys
+ * are wiped (the card is factory fresh again), and the device gets a new device key and device
+ * certificate from the same DICA. The serial (CHR minus its last 5 digits) stays; the 5-digit
+ * sequence number at the end of the CHR counts up, so hosts never confuse the old and new
+ * device keys. */
+int sim_card_firmware_update(sim_card *c, uint8_t major, uint8_t minor);
+/* fw[0] = major, fw[1] = minor. */
+void sim_card_firmware_version(const sim_card *c, uint8_t fw[2]);
 
 /* Whole state, persistent and volatile (selection, login), as bytes and back. */
 int sim_card_save(const sim_card *c, hsm_bytes *out);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key domains and DKEK shares (sheet 12.2, 13.2).
  * Slot 0 always exists after INITIALIZE; tag 97 provisions more. A P2 beyond the slots answers
  * 6A86, an empty slot 6A88, importing into a complete domain 6985, deleting a domain that still
@@ -22,10 +23,11 @@ void sim_dkek_kcv(const uint8_t kek[32], uint8_t kcv[8])
     memcpy(kcv, h, 8);
 }
 
-static void put_status(const sim_domain *d, hsm_bytes *out)
+static void put_status(const sim_card *c, const sim_domain *d, hsm_bytes *out)
 {
     uint8_t kcv[8] = { 0 };
-    if (d->kek_set)
+    /* The variant card shows the KCV only to a session that verified the user PIN. */
+    if (d->kek_set && (c->pin_ok || !sim_is_variant(c)))
         sim_dkek_kcv(d->kek, kcv);
     hsm_bytes_put_u8(out, d->state == SIM_DOM_XKEK ? 0xFF : d->total);
     hsm_bytes_put_u8(out, d->missing);
@@ -53,7 +55,7 @@ static uint16_t import_share(sim_card *c, sim_domain *d, const hsm_apdu *a, hsm_
     d->missing--;
     d->kek_set = d->missing == 0;
     c->dirty |= SIM_CHANGED_PERSISTENT;
-    put_status(d, out);
+    put_status(c, d, out);
     return SW_OK;
 }
 
@@ -68,7 +70,7 @@ uint16_t sim_cmd_key_domain(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
         if (d->state == SIM_DOM_EMPTY)
             return SW_REF_NOT_FOUND;
         if (a->lc == 0) {
-            put_status(d, out);
+            put_status(c, d, out);
             return SW_OK;
         }
         return import_share(c, d, a, out);
@@ -91,7 +93,7 @@ uint16_t sim_cmd_key_domain(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
             d->kek_set = 1;
         }
         c->dirty |= SIM_CHANGED_PERSISTENT;
-        put_status(d, out);
+        put_status(c, d, out);
         return SW_OK;
     }
     if (a->lc != 0)
@@ -110,6 +112,6 @@ uint16_t sim_cmd_key_domain(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
     d->kek_set = 0;
     d->missing = d->total;
     c->dirty |= SIM_CHANGED_PERSISTENT;
-    put_status(d, out);
+    put_status(c, d, out);
     return SW_OK;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* EF access (sheet 6): READ BINARY (odd INS with DO 54, and even INS on the current EF),
  * UPDATE BINARY (creates and extends EFs; an offset-0 write keeps a longer file's tail),
  * DELETE FILE (EFs and keys). Writing and deleting need the user PIN; key files are never
@@ -47,8 +48,8 @@ static uint16_t read_from(sim_card *c, uint16_t fid, size_t off, const hsm_apdu 
     if (n > SIM_READ_MAX)
         n = SIM_READ_MAX;
     hsm_bytes_put(out, f->data.data + off, n);
-    /* 6282: end of file reached before Le bytes were delivered. */
-    return (n < a->le && n == left) ? SW_EOF : SW_OK;
+    /* 6282: end of file reached before Le bytes were delivered (the variant card says 9000). */
+    return (n < a->le && n == left && !sim_is_variant(c)) ? SW_EOF : SW_OK;
 }
 
 uint16_t sim_cmd_read_binary(sim_card *c, const hsm_apdu *a, hsm_bytes *out)

@@ -1,11 +1,14 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* WRAP KEY / UNWRAP KEY with the key domain's KEK (sheet 12.3-12.5).
  * Blob: KCV(8) type(1) [2-byte length + value: key-type OID, algorithm list, access
  * conditions, key OID] AES-256-CBC(Kenc, IV 0, plaintext) AES-CMAC(Kmac, everything before).
  * Plaintext: 8 random bytes, key size in bits (2), components as 2-byte length + value, then
  * 80 00.. up to a multiple of 16 (nothing when already aligned).
  * The card wraps RSA keys as type 06 (CRT: dp, dq, p, qInv, q, n, e), EC keys as 0C
- * (a, b, p, n, G, d, Q), AES keys as 0F. UNWRAP also accepts RSA type 05 (d, n, e). Any
- * KCV, CMAC or structure mismatch answers 6A80; the card is unchanged then. */
+ * (a, b, p, n, G, d, Q), AES keys as 0F; the variant profile wraps RSA keys as type 05
+ * (d, n, e) and EC keys with an empty a. UNWRAP takes every one of these encodings in either
+ * profile (an empty a when p, n and G name a known curve). Any KCV, CMAC or structure
+ * mismatch answers 6A80; the card is unchanged then. */
 #include "sim/sim_int.h"
 
 #include "hsm/crypto.h"
@@ -81,7 +84,7 @@ static int put_param_lv(hsm_bytes *b, EVP_PKEY *k, const char *name, int width)
     return ok;
 }
 
-static int ec_components(EVP_PKEY *k, hsm_bytes *pt, unsigned *bits)
+static int ec_components(EVP_PKEY *k, int empty_a, hsm_bytes *pt, unsigned *bits)
 {
     int nid = sim_ec_key_nid(k);
     EC_GROUP *g = EC_GROUP_new_by_curve_name_ex(hsm_libctx(), NULL, nid);
@@ -97,7 +100,9 @@ static int ec_components(EVP_PKEY *k, hsm_bytes *pt, unsigned *bits)
         size_t glen = EC_POINT_point2oct(g, EC_GROUP_get0_generator(g), POINT_CONVERSION_UNCOMPRESSED, gq,
                                          sizeof(gq), bnctx);
         hsm_bytes_put_u16(pt, (uint16_t)*bits);
-        ok = glen > 0 && put_bn_lv(pt, a, fl) && put_bn_lv(pt, b, fl) && put_bn_lv(pt, p, fl)
+        if (empty_a)
+            put_lv(pt, (const uint8_t *)"", 0);
+        ok = glen > 0 && (empty_a || put_bn_lv(pt, a, fl)) && put_bn_lv(pt, b, fl) && put_bn_lv(pt, p, fl)
              && put_bn_lv(pt, EC_GROUP_get0_order(g), ol);
         if (ok)
             put_lv(pt, gq, glen);
@@ -114,7 +119,7 @@ static int ec_components(EVP_PKEY *k, hsm_bytes *pt, unsigned *bits)
     return ok;
 }
 
-static int plaintext(sim_key *k, hsm_bytes *pt)
+static int plaintext(const sim_card *c, sim_key *k, hsm_bytes *pt)
 {
     uint8_t rnd[8];
     if (sim_random(rnd, 8) != HSM_OK)
@@ -123,6 +128,12 @@ static int plaintext(sim_key *k, hsm_bytes *pt)
     if (k->type == SIM_KEY_AES) {
         hsm_bytes_put_u16(pt, (uint16_t)k->bits);
         put_lv(pt, k->priv.data, k->priv.len);
+    } else if (k->type == SIM_KEY_RSA && sim_is_variant(c)) {
+        EVP_PKEY *key = sim_key_pkey(k);
+        hsm_bytes_put_u16(pt, (uint16_t)k->bits);
+        if (key == NULL || !put_param_lv(pt, key, OSSL_PKEY_PARAM_RSA_D, 0)
+            || !put_param_lv(pt, key, OSSL_PKEY_PARAM_RSA_N, 0) || !put_param_lv(pt, key, OSSL_PKEY_PARAM_RSA_E, 0))
+            return 0;
     } else if (k->type == SIM_KEY_RSA) {
         EVP_PKEY *key = sim_key_pkey(k);
         hsm_bytes_put_u16(pt, (uint16_t)k->bits);
@@ -136,7 +147,7 @@ static int plaintext(sim_key *k, hsm_bytes *pt)
     } else {
         unsigned bits = 0;
         EVP_PKEY *key = sim_key_pkey(k);
-        if (key == NULL || !ec_components(key, pt, &bits))
+        if (key == NULL || !ec_components(key, sim_is_variant(c), pt, &bits))
             return 0;
     }
     if (pt->len % 16 != 0) {
@@ -173,7 +184,7 @@ uint16_t sim_cmd_wrap(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
     uint16_t sw = SW_INTERNAL;
     uint8_t kenc[32], kmac[32], kcv[8], mac[16];
     hsm_bytes blob = HSM_BYTES_INIT, pt = HSM_BYTES_INIT;
-    if (!derive(d->kek, 1, kenc) || !derive(d->kek, 2, kmac) || !plaintext(k, &pt))
+    if (!derive(d->kek, 1, kenc) || !derive(d->kek, 2, kmac) || !plaintext(c, k, &pt))
         goto done;
     sim_dkek_kcv(d->kek, kcv);
     hsm_bytes_put(&blob, kcv, 8);
@@ -181,7 +192,7 @@ uint16_t sim_cmd_wrap(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
         hsm_bytes_put_u8(&blob, 0x0F);
         put_lv(&blob, OID_AES, sizeof(OID_AES));
     } else if (k->type == SIM_KEY_RSA) {
-        hsm_bytes_put_u8(&blob, 0x06);
+        hsm_bytes_put_u8(&blob, sim_is_variant(c) ? 0x05 : 0x06);
         put_lv(&blob, HSM_OID_TA_RSA_V15_SHA256, 10);
     } else {
         hsm_bytes_put_u8(&blob, 0x0C);
@@ -369,7 +380,9 @@ static EVP_PKEY *unwrap_ec(reader *r)
     if (!get_lv(r, &a, &al) || !get_lv(r, &b, &bl) || !get_lv(r, &p, &pl) || !get_lv(r, &n, &nl)
         || !get_lv(r, &g, &gl) || !get_lv(r, &d, &dl) || !get_lv(r, &q, &ql) || dl == 0)
         return NULL;
-    const hsm_curve *cv = hsm_curve_by_nid(hsm_curve_identify(p, pl, a, al));
+    /* Some cards leave a empty: then p, the order and the generator name the curve. */
+    int nid = al > 0 ? hsm_curve_identify(p, pl, a, al) : hsm_curve_identify_by_base(p, pl, n, nl, g, gl);
+    const hsm_curve *cv = hsm_curve_by_nid(nid);
     if (cv == NULL)
         return NULL;
     EVP_PKEY *k = NULL;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Keys (CCnn) and EFs of the virtual card, its memory model and key meta data. */
 #include "sim/sim_int.h"
 
@@ -132,7 +133,8 @@ void sim_file_delete(sim_card *c, uint16_t fid)
     }
 }
 
-/* The device key CC00 and EF 2F02 come from production and do not count against user memory. */
+/* The device key CC00, EF 2F02 (and the variant card's C400) come from production and do not
+ * count against user memory. */
 size_t sim_mem_used(const sim_card *c)
 {
     size_t used = 0;
@@ -140,7 +142,7 @@ size_t sim_mem_used(const sim_card *c)
         if (c->keys[i].id != 0)
             used += sim_key_cost(c->keys[i].type, c->keys[i].bits);
     for (size_t i = 0; i < c->nfiles; i++)
-        if (c->files[i].fid != 0x2F02)
+        if (c->files[i].fid != 0x2F02 && c->files[i].fid != 0xC400)
             used += SIM_FILE_OVERHEAD + c->files[i].data.len;
     return used;
 }

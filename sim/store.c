@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The state file of a virtual card. Every access runs under flock() on PATH.lock (opened anew
  * for each lock, so that a fork()ed child never shares the parent's lock). Writes go to a
  * temporary file in the same directory, are fsync()ed and renamed over PATH, and the directory
@@ -171,7 +172,10 @@ static int refresh(sim_store *s)
         if (errno != ENOENT)
             return HSM_E_COMM;
         sim_card *c;
-        int rc = sim_card_new(&c);
+        int profile = sim_profile_from_env();
+        if (profile < 0)
+            return HSM_E_ARGS;   /* SCHSM_SIM_PROFILE names no profile */
+        int rc = sim_card_new_profile(profile, &c);
         if (rc != HSM_OK)
             return rc;
         sim_card_free(s->card);

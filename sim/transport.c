@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hsm_transport over a state-file virtual card ("sim:PATH").
  * Outside begin()/end() every transmit is its own transaction: lock, reload if another process
  * changed the file, process, save if changed, unlock. Inside begin()/end() the lock is held
@@ -129,6 +130,12 @@ int sim_transport_open(const char *path, hsm_transport **out, char *why, size_t 
     if (path == NULL || *path == 0 || out == NULL) {
         if (why != NULL && why_len > 0)
             snprintf(why, why_len, "sim reader needs a state file path (sim:PATH)");
+        return HSM_E_ARGS;
+    }
+    if (sim_profile_from_env() < 0) {
+        if (why != NULL && why_len > 0)
+            snprintf(why, why_len, "SCHSM_SIM_PROFILE='%s' names no virtual-card profile (use cardcontact or "
+                     "variant)", getenv("SCHSM_SIM_PROFILE"));
         return HSM_E_ARGS;
     }
     sim_tr *t = calloc(1, sizeof(*t));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DKEK shares and key backup: create-dkek-share, import-dkek-share, dkek-status, wrap-key,
  * unwrap-key. Share files and wrapped-key files are byte-compatible with OpenSC's sc-hsm-tool
  * (protocol sheet 12.6-12.8); the file crypto and the n-of-m scheme live in hsm/dkek.h. */
@@ -362,8 +363,10 @@ static int domain_status(tool_ctx *ctx, uint8_t dom, hsm_dkek_status *st)
 
 static void print_status(uint8_t dom, const hsm_dkek_status *st)
 {
-    char kcv[17];
-    hex_into(kcv, st->kcv, 8);
+    char buf[17];
+    const char *kcv = tool_kcv_hex(st, buf);
+    if (kcv == NULL)
+        kcv = TOOL_KCV_UNKNOWN;
     if (st->total == 0) {
         /* init --dkek-shares 0: the card made the DKEK itself; no other card can share it */
         printf("Key domain %u: random DKEK made by the card (keys can be restored only into this card)\nKCV: %s\n",
@@ -407,14 +410,17 @@ static int run_import(tool_ctx *ctx, tool_args *a)
     if (rc == TOOL_OK)
         rc = tool_reach(ctx);
     if (rc == TOOL_OK)
+        rc = tool_login_for_kcv(ctx);   /* then the status after the import shows the KCV */
+    if (rc == TOOL_OK)
         rc = domain_status(ctx, dom, &st);
     if (rc == TOOL_OK && st.total == 0xFF)
         rc = tool_error(ctx, TOOL_FAIL, "key domain %u is an XKEK domain: it takes no DKEK shares", dom);
     else if (rc == TOOL_OK && st.missing == 0) {
-        char kcv[17];
-        hex_into(kcv, st.kcv, 8);
+        char buf[17];
+        const char *kcv = tool_kcv_hex(&st, buf);
         rc = tool_error(ctx, TOOL_FAIL, "key domain %u already has all %u DKEK share%s (KCV %s): nothing to import; "
-                        "re-initialise the card to start over", dom, st.total, st.total == 1 ? "" : "s", kcv);
+                        "re-initialise the card to start over", dom, st.total, st.total == 1 ? "" : "s",
+                        kcv ? kcv : TOOL_KCV_UNKNOWN);
     }
     uint8_t secret[HSM_PWD_SECRET_LEN], share[HSM_DKEK_SHARE_LEN];
     char *pw = NULL;
@@ -462,6 +468,8 @@ static int run_import(tool_ctx *ctx, tool_args *a)
 static int run_status(tool_ctx *ctx, tool_args *a)
 {
     int rc = tool_reach(ctx);
+    if (rc == TOOL_OK)
+        rc = tool_login_for_kcv(ctx);
     if (rc != TOOL_OK)
         return rc;
     hsm_card *c = hsm_token_lock(ctx->tok);
@@ -505,7 +513,7 @@ static int run_status(tool_ctx *ctx, tool_args *a)
                 tool_json_key(&j, "missing");
                 tool_json_int(&j, st.missing);
                 tool_json_key(&j, "kcv");
-                tool_json_string(&j, kcv);
+                tool_json_string(&j, st.kcv_unknown ? NULL : kcv);   /* null: shown only after the PIN */
                 if (st.extra_len > 0) {
                     char *uid = hsm_hex_encode(st.extra, st.extra_len);
                     tool_json_key(&j, "uid");
@@ -546,6 +554,33 @@ static int read_optional(hsm_card *c, uint16_t fid, hsm_bytes *out, int *have)
     return rv == HSM_E_NOT_FOUND ? HSM_OK : rv;
 }
 
+/* XKEK (issue 10): a group signer's CBnn holds its request followed by the chain of the card that
+ * made it; the wrapped file carries that chain (element E1) so that unwrap-key restores it. */
+static int add_origin_chain(tool_ctx *ctx, hsm_bytes *file, const hsm_bytes *keep)
+{
+    hsm_tlv req;
+    const uint8_t *p = keep->data;
+    if (keep->len == 0 || keep->data[0] != 0x67 || hsm_tlv_next(&p, keep->data + keep->len, &req) != 1
+        || req.rawlen >= keep->len)
+        return TOOL_OK;   /* only a kept request: nothing to carry */
+    if (hsm_wrapped_file_add_origin(file, keep->data + req.rawlen, keep->len - req.rawlen) != HSM_OK)
+        return tool_error(ctx, TOOL_FAIL, "cannot add the key's origin chain to the wrapped file; nothing was written");
+    return TOOL_OK;
+}
+
+/* The unwrap side of add_origin_chain: CBnn = request || origin chain. */
+static int restore_origin_chain(hsm_card *c, uint8_t ref, const hsm_wrapped_file *wf)
+{
+    if (wf->origin == NULL || wf->cert == NULL || wf->cert[0] != 0x67)
+        return HSM_OK;
+    hsm_bytes cb = HSM_BYTES_INIT;
+    hsm_bytes_put(&cb, wf->cert, wf->cert_len);
+    hsm_bytes_put(&cb, wf->origin, wf->origin_len);
+    int rv = cb.oom ? HSM_E_MEM : hsm_card_write_file(c, FID(PREFIX_REQ_KEEP, ref), cb.data, cb.len);
+    hsm_bytes_free(&cb);
+    return rv;
+}
+
 static int run_wrap(tool_ctx *ctx, tool_args *a)
 {
     const char *out = tool_arg(a, "out");
@@ -561,7 +596,8 @@ static int run_wrap(tool_ctx *ctx, tool_args *a)
     if (rc != TOOL_OK)
         return rc;
     hsm_bytes blob = HSM_BYTES_INIT, prkd = HSM_BYTES_INIT, cert = HSM_BYTES_INIT, file = HSM_BYTES_INIT;
-    int have_prkd = 0, have_cert = 0;
+    hsm_bytes keep = HSM_BYTES_INIT;   /* XKEK (issue 10): CBnn, a group signer's request || origin chain */
+    int have_prkd = 0, have_cert = 0, have_keep = 0;
     hsm_card *c = hsm_token_lock(ctx->tok);
     if (c == NULL)
         return tool_token_fail(ctx, "cannot reach the card");
@@ -571,6 +607,8 @@ static int run_wrap(tool_ctx *ctx, tool_args *a)
     } else if ((rv = read_optional(c, FID(HSM_PREFIX_PRKD, k.key_ref), &prkd, &have_prkd)) != HSM_OK
                || (rv = read_optional(c, FID(HSM_PREFIX_EE_CERT, k.key_ref), &cert, &have_cert)) != HSM_OK) {
         rc = tool_card_fail(ctx, c, rv, 0xB1, "cannot read the key's description or certificate");
+    } else if ((rv = read_optional(c, FID(PREFIX_REQ_KEEP, k.key_ref), &keep, &have_keep)) != HSM_OK) {
+        rc = tool_card_fail(ctx, c, rv, 0xB1, "cannot read the key's kept request");
     }
     hsm_token_unlock(ctx->tok, 0);
     hsm_wrapped_hdr hdr;
@@ -587,6 +625,8 @@ static int run_wrap(tool_ctx *ctx, tool_args *a)
                                   have_cert ? cert.data : NULL, cert.len, &file) != HSM_OK)
         rc = tool_error(ctx, TOOL_FAIL, "the key's description or certificate on the card is malformed; "
                         "nothing was written");
+    if (rc == TOOL_OK && have_keep && have_cert && have_prkd)
+        rc = add_origin_chain(ctx, &file, &keep);
     if (rc == TOOL_OK)
         rc = write_file(ctx, out, file.data, file.len, force);
     if (rc == TOOL_OK) {
@@ -599,6 +639,7 @@ static int run_wrap(tool_ctx *ctx, tool_args *a)
     hsm_bytes_free(&prkd);
     hsm_bytes_free(&cert);
     hsm_bytes_free(&file);
+    hsm_bytes_free(&keep);
     return rc;
 }
 
@@ -816,9 +857,11 @@ static int run_unwrap(tool_ctx *ctx, tool_args *a)
         rc = tool_card_fail(ctx, c, rv, INS_UPDATE, "cannot write the key's certificate; nothing was unwrapped");
         delete_key_files(c, (uint8_t)ref);
     }
-    if (rc == TOOL_OK && prkd.len > 0) {
+    if (rc == TOOL_OK) {
         changed = 1;
-        rv = hsm_card_write_file(c, FID(HSM_PREFIX_PRKD, ref), prkd.data, prkd.len);
+        rv = restore_origin_chain(c, (uint8_t)ref, &wf);
+        if (rv == HSM_OK && prkd.len > 0)
+            rv = hsm_card_write_file(c, FID(HSM_PREFIX_PRKD, ref), prkd.data, prkd.len);
         if (rv != HSM_OK) {
             /* Nothing half-made: a key without its description would be invisible to OpenSC. */
             rc = tool_card_fail(ctx, c, rv, INS_UPDATE, "cannot write the key's description; the unwrapped key "

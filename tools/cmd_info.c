@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* info: what the card is and in which state, without a PIN. */
 #include "tools/util.h"
 
@@ -22,6 +23,7 @@ typedef struct {
     domain_info domains[MAX_DOMAINS];
     size_t n_domains;
     char device_chr[64], dica_chr[64], root_car[64];
+    int self_signed;        /* 2F02 holds a self-signed device certificate, no DICA chain */
 } card_info;
 
 /* Key domains: query P2 = 0, 1, ... until the card says the index is out of range. An empty
@@ -72,19 +74,13 @@ static void read_devcerts(tool_ctx *ctx, card_info *ci)
             hsm_cvc_ref_string(&dev.chr, ci->device_chr, sizeof(ci->device_chr));
             hsm_cvc_ref_string(&dica.chr, ci->dica_chr, sizeof(ci->dica_chr));
             hsm_cvc_ref_string(&dica.car, ci->root_car, sizeof(ci->root_car));
+        } else if (hsm_cvc_device_chr(b.data, b.len, ci->device_chr, sizeof(ci->device_chr)) == HSM_OK) {
+            /* Some cards keep an authenticated request around a self-signed device certificate:
+             * it names the device but no issuer chain. */
+            ci->self_signed = 1;
         }
     }
     hsm_bytes_free(&b);
-}
-
-static void kcv_hex(const hsm_dkek_status *st, char out[17])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < 8; i++) {
-        out[2 * i] = digits[st->kcv[i] >> 4];
-        out[2 * i + 1] = digits[st->kcv[i] & 15];
-    }
-    out[16] = '\0';
 }
 
 static const char *domain_kind(const domain_info *d)
@@ -131,14 +127,14 @@ static void print_json(const card_info *ci)
     tool_json_int(&j, ci->ti.options);
     tool_json_key(&j, "dkek");
     if (ci->have_dkek) {
-        kcv_hex(&ci->dkek, kcv);
+        const char *k = tool_kcv_hex(&ci->dkek, kcv);
         tool_json_begin_object(&j);
         tool_json_key(&j, "total");
         tool_json_int(&j, ci->dkek.total);
         tool_json_key(&j, "missing");
         tool_json_int(&j, ci->dkek.missing);
         tool_json_key(&j, "kcv");
-        tool_json_string(&j, kcv);
+        tool_json_string(&j, k);   /* null: the card shows it only after the PIN */
         tool_json_end_object(&j);
     } else {
         tool_json_null(&j);
@@ -153,13 +149,13 @@ static void print_json(const card_info *ci)
         tool_json_key(&j, "kind");
         tool_json_string(&j, domain_kind(d));
         if (d->state) {
-            kcv_hex(&d->st, kcv);
+            const char *k = tool_kcv_hex(&d->st, kcv);
             tool_json_key(&j, "total");
             tool_json_int(&j, d->st.total == 0xFF ? -1 : d->st.total);
             tool_json_key(&j, "missing");
             tool_json_int(&j, d->st.missing);
             tool_json_key(&j, "kcv");
-            tool_json_string(&j, kcv);
+            tool_json_string(&j, k);
         }
         tool_json_end_object(&j);
     }
@@ -202,9 +198,10 @@ static void print_plain(const card_info *ci)
         printf("SO-PIN:            %s\n", buf);
     }
     if (ci->have_dkek) {
-        kcv_hex(&ci->dkek, kcv);
+        const char *k = tool_kcv_hex(&ci->dkek, kcv);
         printf("DKEK:              %u share%s, %u missing, KCV %s\n", ci->dkek.total,
-               ci->dkek.total == 1 ? "" : "s", ci->dkek.missing, ci->dkek.missing ? "(incomplete)" : kcv);
+               ci->dkek.total == 1 ? "" : "s", ci->dkek.missing,
+               ci->dkek.missing ? "(incomplete)" : k ? k : TOOL_KCV_UNKNOWN);
     } else {
         printf("DKEK:              no DKEK\n");
     }
@@ -216,17 +213,18 @@ static void print_plain(const card_info *ci)
                 printf("  domain %-3d       empty\n", d->domain);
                 continue;
             }
-            kcv_hex(&d->st, kcv);
+            const char *k = tool_kcv_hex(&d->st, kcv);
             if (d->st.total == 0xFF)
-                printf("  domain %-3d       XKEK, KCV %s\n", d->domain, kcv);
+                printf("  domain %-3d       XKEK, KCV %s\n", d->domain, k);
             else
                 printf("  domain %-3d       DKEK, %u share%s, %u missing, KCV %s\n", d->domain, d->st.total,
-                       d->st.total == 1 ? "" : "s", d->st.missing, kcv);
+                       d->st.total == 1 ? "" : "s", d->st.missing, k ? k : TOOL_KCV_UNKNOWN);
         }
     }
     printf("Device cert (CHR): %s\n", ci->device_chr[0] ? ci->device_chr : "(unreadable)");
-    printf("Issuer (DICA):     %s\n", ci->dica_chr[0] ? ci->dica_chr : "(unreadable)");
-    printf("Root CA:           %s\n", ci->root_car[0] ? ci->root_car : "(unreadable)");
+    const char *none = ci->self_signed ? "(none: the device certificate is self-signed)" : "(unreadable)";
+    printf("Issuer (DICA):     %s\n", ci->dica_chr[0] ? ci->dica_chr : none);
+    printf("Root CA:           %s\n", ci->root_car[0] ? ci->root_car : none);
 }
 
 static int run_info(tool_ctx *ctx, tool_args *a)
@@ -237,6 +235,8 @@ static int run_info(tool_ctx *ctx, tool_args *a)
     int rc = tool_open(ctx);
     if (rc == TOOL_OK && hsm_token_info_get(ctx->tok, &ci->ti) != HSM_OK)
         rc = tool_token_fail(ctx, "cannot read the card's state");
+    if (rc == TOOL_OK && ci->ti.initialized)
+        rc = tool_login_for_kcv(ctx);
     if (rc == TOOL_OK && ci->ti.initialized)
         rc = query_domains(ctx, ci);
     if (rc == TOOL_OK) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The token session of one schsm-tool run: opening the reader, getting the user PIN only when
  * the card needs it, error reporting, and picking a key by --label / --id. */
 #include "tools/util.h"
@@ -88,6 +89,26 @@ int tool_login(tool_ctx *ctx, unsigned flags)
     if (hsm_token_login(ctx->tok, ctx->pin, ctx->pin_len, flags) != HSM_OK)
         return tool_token_fail(ctx, "login failed");
     return TOOL_OK;
+}
+
+int tool_login_for_kcv(tool_ctx *ctx)
+{
+    if (ctx->pin == NULL && ctx->pin_source == NULL)
+        return TOOL_OK;
+    return tool_login(ctx, 0);
+}
+
+const char *tool_kcv_hex(const hsm_dkek_status *st, char buf[17])
+{
+    static const char digits[] = "0123456789abcdef";
+    if (st->kcv_unknown)
+        return NULL;
+    for (int i = 0; i < 8; i++) {
+        buf[2 * i] = digits[st->kcv[i] >> 4];
+        buf[2 * i + 1] = digits[st->kcv[i] & 15];
+    }
+    buf[16] = '\0';
+    return buf;
 }
 
 int tool_find_key(tool_ctx *ctx, tool_args *a, hsm_key *out)

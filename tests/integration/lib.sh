@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Harness for the tests that run through the real PC/SC stack: a private pcscd with vsmartcard's
 # vpcd driver, and one `schsm-sim --vpcd` per virtual card. Source it, then:
 #
@@ -27,6 +28,9 @@ mkdir -p "$SCHSM_TEST_TMP"
 T=$(mktemp -d "$SCHSM_TEST_TMP/$TEST_NAME.XXXXXX")
 TOOL="$SCHSM_BUILD/bin/schsm-tool"
 SIM="$SCHSM_BUILD/bin/schsm-sim"
+# Profile of the virtual cards this test creates (CTest runs some tests again with variant).
+SIM_PROFILE="${SCHSM_SIM_PROFILE:-cardcontact}"
+export SCHSM_SIM_PROFILE="$SIM_PROFILE"
 PIN=648219
 SO_PIN=3537363231383830
 PROV="-provider-path $SCHSM_BUILD/lib -provider schsm -provider default"
@@ -215,9 +219,9 @@ sim_start() {
     SIM_STATE[$i]=$state
     if [ -n "${SCHSM_SIM_DEBUG:-}" ]; then
         SCHSM_DEBUG=$SCHSM_SIM_DEBUG SCHSM_DEBUG_FILE="$T/sim$i.trace" \
-            "$SIM" --state "$state" --vpcd --port $((VPCD_PORT_BASE + i)) >>"$T/sim$i.log" 2>&1 &
+            "$SIM" --state "$state" --profile "$SIM_PROFILE" --vpcd --port $((VPCD_PORT_BASE + i)) >>"$T/sim$i.log" 2>&1 &
     else
-        "$SIM" --state "$state" --vpcd --port $((VPCD_PORT_BASE + i)) >>"$T/sim$i.log" 2>&1 &
+        "$SIM" --state "$state" --profile "$SIM_PROFILE" --vpcd --port $((VPCD_PORT_BASE + i)) >>"$T/sim$i.log" 2>&1 &
     fi
     SIM_PID[$i]=$!
 }

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers for the openssl CLI tests. Source it; then use `check`, `check_fail`, `finish`
 # (from tests/lib/checks.sh).
 # Environment from CTest: SCHSM_BUILD (build dir, also $1), SCHSM_SOURCE, SCHSM_TEST_TMP.
@@ -8,6 +9,9 @@ T="$SCHSM_TEST_TMP/$TEST_NAME.$$"
 mkdir -p "$T"
 STATE="$T/card.state"
 export SCHSM_READER="sim:$STATE"
+# Cards are created with the profile CTest names (cardcontact, or variant for the @variant runs).
+export SCHSM_SIM_PROFILE="${SCHSM_SIM_PROFILE:-cardcontact}"
+echo "virtual card profile: $SCHSM_SIM_PROFILE"
 TOOL="$SCHSM_BUILD/bin/schsm-tool"
 PIN=648219
 SO_PIN=3537363231383830
@@ -53,3 +57,12 @@ apdu_count() {
     if [ -f "$1" ]; then grep -c '^apdu>' "$1"; else echo 0; fi
 }
 
+# json_check NAME PYTHON-EXPR: EXPR is true of the JSON in the log of check NAME (as d).
+json_check() {
+    if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
+        "$(_logname "$1")" "$2" 2>/dev/null; then
+        PASSED=$((PASSED + 1)); echo "ok   $1: $2"
+    else
+        FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; sed 's/^/     | /' "$(_logname "$1")" | tail -n 20
+    fi
+}

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Harness for the schsm-tool tests: a fresh virtual card per script, and checks on each command's
 # exact exit code and output. Source it with the test's short name: `. lib_tool.sh NAME BUILD_DIR`.
 #
@@ -16,6 +17,9 @@ command -v python3 >/dev/null || { echo "skip: python3 is needed to parse JSON";
 TMP=$(mktemp -d "${SCHSM_TEST_TMP:-/tmp}/$1.XXXXXX" 2>/dev/null || mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 export SCHSM_READER="sim:$TMP/card.state"
+# Cards are created with the profile CTest names (cardcontact, or variant for the @variant runs).
+export SCHSM_SIM_PROFILE="${SCHSM_SIM_PROFILE:-cardcontact}"
+echo "virtual card profile: $SCHSM_SIM_PROFILE"
 unset SCHSM_DEBUG SCHSM_DEBUG_FILE || true
 SO=3537363231383830
 PIN=648219    # test-only PIN

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # schsm-tool against a fresh virtual card: help, init, keygen, list, delete, certificates,
 # input validation (exit 2) and APDU tracing.
 . "$(dirname "$0")/lib_tool.sh" tool_basic "${1:-${SCHSM_BUILD:-build}}"
@@ -20,7 +21,15 @@ run 2 "no command" "$TOOL"
 # --- fresh card ---
 run 0 "info on a factory-fresh card" "$TOOL" info --json
 expect "fresh card is not initialised" 'd["initialized"] is False'
-expect "info has device certificate names" 'len(d["device_chr"] or "") > 5 and d["root_car"]'
+if [ "$SCHSM_SIM_PROFILE" = variant ]; then
+    # 2F02 holds an authenticated request around a self-signed device certificate: a CHR, no chain.
+    expect "info has the device CHR (self-signed, no chain)" 'd["device_chr"].startswith("ES") and d["root_car"] is None'
+    expect "info has the serial from the request's CHR" 'd["serial"] == d["device_chr"][:-5]'
+    run 0 "info (plain) on a self-signed device certificate" "$TOOL" info
+    contains "issuer says self-signed" "Issuer (DICA): *(none: the device certificate is self-signed)"
+else
+    expect "info has device certificate names" 'len(d["device_chr"] or "") > 5 and d["root_car"]'
+fi
 
 run 0 "init" "$TOOL" init --so-pin $SO --pin $PIN --label tool-test
 run 0 "info after init" "$TOOL" info --json

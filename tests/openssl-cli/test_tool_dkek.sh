@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # DKEK key backup with schsm-tool: share files (plain and n-of-m), import into two virtual cards
 # (same KCV), wrap EC and RSA keys on card 1, unwrap into card 2, sign there through the
 # provider and verify with card 1's public keys; wrong password and wrong DKEK are refused with
@@ -17,15 +18,6 @@ t1() { "$TOOL" --reader "$C1" --pin-source env:TOOL_PIN "$@"; }
 t2() { "$TOOL" --reader "$C2" --pin-source env:TOOL_PIN "$@"; }
 t3() { "$TOOL" --reader "$C3" --pin-source env:TOOL_PIN "$@"; }
 t4() { "$TOOL" --reader "$C4" --pin-source env:TOOL_PIN "$@"; }
-# json_check NAME PYTHON-EXPR: evaluates EXPR on the JSON in the log of check NAME (as d).
-json_check() {
-    if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
-        "$(_logname "$1")" "$2" 2>/dev/null; then
-        PASSED=$((PASSED + 1)); echo "ok   $1: $2"
-    else
-        FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; sed 's/^/     | /' "$(_logname "$1")" | tail -n 20
-    fi
-}
 assert() {   # assert NAME CMD...: a plain shell condition
     local name=$1; shift
     if "$@"; then PASSED=$((PASSED + 1)); echo "ok   $name"; else FAILED=$((FAILED + 1)); echo "FAIL $name"; fi

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Virtual card: DKEK shares, key domains, WRAP / UNWRAP (sheet 12, 13), AES keys (8.1, 11.1).
  * Blobs are built and opened here with OpenSSL straight from the sheet's layout (12.5), not
  * with the simulator's code. */
@@ -425,5 +426,91 @@ START_TEST(aes_keys)
 }
 END_TEST
 
+
+/* A card of that profile, selected with P2 04 (the variant refuses 0C), initialised with one
+ * DKEK share, logged in, and holding kek as its DKEK. */
+static sim_card *profile_card_with_dkek(int profile, const uint8_t kek[32])
+{
+    sim_card *c = NULL;
+    hsm_bytes st = HSM_BYTES_INIT;
+    ck_assert_int_eq(sim_card_new_profile(profile, &c), HSM_OK);
+    ck_assert_uint_eq(tx(c, 0x00, 0xA4, 0x04, 0x04, T_AID, sizeof(T_AID), 256, NULL), 0x9000);
+    ck_assert_uint_eq(t_init(c, 0x0001, 3, 1, -1), 0x9000);
+    t_login(c);
+    ck_assert_uint_eq(share(c, 0, kek, &st), 0x9000);
+    hsm_bytes_free(&st);
+    return c;
+}
+
+/* Behaviour 6 (issue 8): each profile wraps as its card does (CardContact: EC with a, RSA in CRT
+ * form 06; variant: EC with an empty a, RSA as (d, n, e) 05), and both profiles unwrap every one
+ * of these encodings into a key that signs as the original. */
+START_TEST(profiles_wrap_their_way_and_unwrap_every_encoding)
+{
+    uint8_t kek[32];
+    ck_assert_int_eq(RAND_bytes(kek, 32), 1);
+    sim_card *cards[2] = { profile_card_with_dkek(SIM_PROFILE_CARDCONTACT, kek),
+                           profile_card_with_dkek(SIM_PROFILE_VARIANT, kek) };
+    hsm_bytes d = HSM_BYTES_INIT, req = HSM_BYTES_INIT, blob = HSM_BYTES_INIT, pt = HSM_BYTES_INIT;
+    hsm_bytes r = HSM_BYTES_INIT, r2 = HSM_BYTES_INIT;
+    uint8_t h[32] = { 6, 6, 6 };
+    for (int src = 0; src < 2; src++) {
+        sim_card *c = cards[src];
+        /* EC key at 1 and RSA key at 2 on the source card */
+        hsm_gakp_params pe = { NID_brainpoolP256r1, 0, NULL, "UTDUMMY00001", NULL, NULL, 0, -1, 0 };
+        hsm_gakp_params pr = { 0, 1024, NULL, "UTDUMMY00001", NULL, NULL, 0, -1, 0 };
+        hsm_cvc cv;
+        EVP_PKEY *ecpub = NULL;
+        hsm_bytes_clear(&d);
+        ck_assert_int_eq(hsm_cvc_build_gakp(&pe, &d), HSM_OK);
+        ck_assert_uint_eq(tx_ex(c, 0x00, 0x46, 0x01, 0x00, d.data, d.len, 65536, 1, &req), 0x9000);
+        ck_assert_int_eq(hsm_cvc_parse(req.data, req.len, &cv, NULL), HSM_OK);
+        ck_assert_int_eq(hsm_cvc_public_key(&cv, 0, &ecpub), HSM_OK);
+        hsm_bytes_clear(&d);
+        ck_assert_int_eq(hsm_cvc_build_gakp(&pr, &d), HSM_OK);
+        ck_assert_uint_eq(tx_ex(c, 0x00, 0x46, 0x02, 0x00, d.data, d.len, 65536, 1, &req), 0x9000);
+        /* EC: a is 32 bytes (CardContact) or empty (variant) */
+        hsm_bytes ecblob = HSM_BYTES_INIT;
+        ck_assert_uint_eq(tx_ex(c, 0x80, 0x72, 0x01, 0x92, NULL, 0, 65536, 1, &ecblob), 0x9000);
+        ck_assert_uint_eq(ecblob.data[8], 0x0C);
+        open_blob(kek, &ecblob, &pt);
+        ck_assert_uint_eq(pt.data[10] << 8 | pt.data[11], src == SIM_PROFILE_VARIANT ? 0 : 32);
+        /* RSA: type 06 (CRT) or 05 (d, n, e) */
+        ck_assert_uint_eq(tx_ex(c, 0x80, 0x72, 0x02, 0x92, NULL, 0, 65536, 1, &blob), 0x9000);
+        ck_assert_uint_eq(blob.data[8], src == SIM_PROFILE_VARIANT ? 0x05 : 0x06);
+        ck_assert_uint_eq(tx_ex(c, 0x80, 0x68, 0x02, 0x33, "abc", 3, 65536, 1, &r2), 0x9000);
+        for (int dst = 0; dst < 2; dst++) {
+            uint8_t ref = (uint8_t)(0x10 + src * 2 + dst);
+            ck_assert_uint_eq(tx_ex(cards[dst], 0x80, 0x74, ref, 0x93, ecblob.data, ecblob.len, 0, 1, NULL), 0x9000);
+            ck_assert_uint_eq(tx_ex(cards[dst], 0x80, 0x68, ref, 0x70, h, 32, 65536, 1, &r), 0x9000);
+            ck_assert(t_ecdsa_ok(ecpub, &r, h));
+            ck_assert_uint_eq(tx_ex(cards[dst], 0x80, 0x74, ref + 0x40, 0x93, blob.data, blob.len, 0, 1, NULL), 0x9000);
+            ck_assert_uint_eq(tx_ex(cards[dst], 0x80, 0x68, ref + 0x40, 0x33, "abc", 3, 65536, 1, &r), 0x9000);
+            ck_assert_uint_eq(r.len, r2.len);
+            ck_assert_mem_eq(r.data, r2.data, r.len);   /* PKCS#1 v1.5 is deterministic: the same key */
+        }
+        /* an EC blob with an empty a whose p, n, G name no known curve is bad data */
+        if (src == SIM_PROFILE_VARIANT) {
+            size_t off = 10 + 2 + 2 + 32 + 2 + 32;   /* rnd, bits, a (empty), b, then p's length */
+            ck_assert_uint_eq(pt.data[off] << 8 | pt.data[off + 1], 32);
+            pt.data[off + 2 + 31] ^= 2;   /* a different prime */
+            make_blob(kek, 0x0C, HSM_OID_TA_ECDSA_SHA256, 10, NULL, 0, &pt, &blob);
+            ck_assert_uint_eq(tx_ex(cards[0], 0x80, 0x74, 0x30, 0x93, blob.data, blob.len, 0, 1, NULL), 0x6A80);
+            ck_assert_uint_eq(tx_ex(cards[1], 0x80, 0x74, 0x30, 0x93, blob.data, blob.len, 0, 1, NULL), 0x6A80);
+        }
+        EVP_PKEY_free(ecpub);
+        hsm_bytes_free(&ecblob);
+    }
+    hsm_bytes_free(&d);
+    hsm_bytes_free(&req);
+    hsm_bytes_free(&blob);
+    hsm_bytes_free(&pt);
+    hsm_bytes_free(&r);
+    hsm_bytes_free(&r2);
+    sim_card_free(cards[0]);
+    sim_card_free(cards[1]);
+}
+END_TEST
+
 T_MAIN("sim_dkek", dkek_shares_and_kcv, key_domains, unwrap_independent_ec_blob_and_wrap_back,
-       wrap_unwrap_generated_keys_via_2f10, aes_keys)
+       wrap_unwrap_generated_keys_via_2f10, aes_keys, profiles_wrap_their_way_and_unwrap_every_encoding)
