@@ -162,11 +162,16 @@ static int scan(hsm_token *t, hsm_check_report *r, int deep)
         return HSM_E_ARGS;
     memset(r, 0, sizeof(*r));
     r->free_memory = -1;
-    hsm_card *c = hsm_token_lock(t);
-    if (c == NULL)
-        return HSM_E_COMM;
     hsm_bytes fids = HSM_BYTES_INIT;
-    int rc = hsm_card_enumerate(c, &fids);
+    hsm_card *c = NULL;
+    int rc;
+    if (deep) {
+        if ((c = hsm_token_lock(t)) == NULL)
+            return HSM_E_COMM;
+        rc = hsm_card_enumerate(c, &fids);
+    } else {
+        rc = hsm_token_file_ids(t, &fids);   /* no APDU inside list's snapshot */
+    }
     unsigned char seen[256] = { 0 };
     for (size_t i = 0; rc == HSM_OK && i + 1 < fids.len; i += 2) {
         uint8_t p = fids.data[i], ref = fids.data[i + 1];
@@ -192,7 +197,8 @@ static int scan(hsm_token *t, hsm_check_report *r, int deep)
     if (rc == HSM_OK && deep)
         r->free_memory = free_memory(c);
     hsm_bytes_free(&fids);
-    hsm_token_unlock(t, 0);
+    if (c != NULL)
+        hsm_token_unlock(t, 0);
     if (rc != HSM_OK)
         hsm_check_report_free(r);
     return rc;

@@ -71,6 +71,9 @@ void hsm_token_unlock(hsm_token *t, int dirty);
  * PIN worked: send the command again. Never resends a PIN the card did not confirm; 0 otherwise
  * (hsm_token_error() says why when the new login failed). */
 int hsm_token_relogin_once(hsm_token *t, int rc, int *retried);
+/* The card's file list (the ENUMERATE answer: 2-byte FIDs), read as a lookup reads the directory:
+ * inside a snapshot it costs nothing more. */
+int hsm_token_file_ids(hsm_token *t, hsm_bytes *fids);
 /* hsm_token_lock() that also logs in with the held PIN when the card needs it (for commands that
  * need the user PIN after a re-SELECT dropped the login). NULL on failure, as hsm_token_lock(). */
 hsm_card *hsm_token_lock_login(hsm_token *t);
