@@ -185,6 +185,18 @@ static void key_row(tool_ctx *ctx, const hsm_key *k, row *r)
     }
 }
 
+/* A key without description: its type and size from its public key in CEnn, when there is one. */
+static void incomplete_type(tool_ctx *ctx, const hsm_key *k, row *r)
+{
+    EVP_PKEY *pk = NULL;
+    if (k->type == HSM_KEY_NONE && k->has_cert_file && hsm_token_public_key(ctx->tok, k, &pk) == HSM_OK &&
+        pk != NULL) {
+        r->type = EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA ? "rsa" : "ec";
+        pkey_facts(pk, r);
+    }
+    EVP_PKEY_free(pk);
+}
+
 static void cert_row(tool_ctx *ctx, const hsm_cert_ref *c, row *r)
 {
     memset(r, 0, sizeof(*r));
@@ -315,8 +327,10 @@ static int run_list(tool_ctx *ctx, tool_args *a)
         const hsm_check_entry *e = &files.entries[i];
         if (e->findings & HSM_CHECK_NO_DESC) {
             for (size_t k = 0; k < nk; k++)
-                if (rows[k].key_ref == e->ref)
+                if (rows[k].key_ref == e->ref) {
                     rows[k].state = "incomplete";
+                    incomplete_type(ctx, &keys[k], &rows[k]);
+                }
         } else if (e->findings & HSM_CHECK_ORPHAN) {
             row *r = &rows[nr++];
             r->type = "files";
