@@ -33,17 +33,7 @@ need_tls
 need_cmd nginx haproxy cc
 MAX=4
 
-# rate NAME: CLIENTS parallel s_time runs against $TLS_PORT; prints handshakes/s (sum).
-rate() {
-    local i pids=()
-    for i in $(seq "$CLIENTS"); do
-        OPENSSL_CONF=/dev/null openssl s_time -connect "127.0.0.1:$TLS_PORT" -new -tls1_3 -verify 2 \
-            -CAfile "$T/ca.pem" -time "$SECS" >"$T/$1.$i.out" 2>&1 &
-        pids+=($!)
-    done
-    for i in "${pids[@]}"; do wait "$i"; done
-    awk '/connections in [0-9.]+ real seconds/ { n += $1; s = $4 } END { printf "%.1f", n / s }' "$T/$1".*.out
-}
+. "$HERE/lib_rate.sh"
 
 # Signatures per second of one process with 4 threads.
 sign_rate() {

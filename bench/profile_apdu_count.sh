@@ -34,6 +34,12 @@ for profile in cardcontact variant; do
     count "cold sign RSA (k2)" openssl dgst $P -sha256 -sign 'schsm:object=k2;type=private?pin-value=648219' \
         -out "$W/s" "$W/d"
     count "schsm-tool list" "$B/bin/schsm-tool" list
+    count "schsm-tool list --long" "$B/bin/schsm-tool" list --long
+    # shellcheck disable=SC2086
+    openssl pkey $P -in 'schsm:object=k1;type=private' -passin pass:648219 -out "$W/k1.key" </dev/null
+    # shellcheck disable=SC2086
+    count "cold sign, key-ref file (k1)" openssl dgst $P -sha256 -sign "$W/k1.key" -passin pass:648219 \
+        -out "$W/s" "$W/d"
     # shellcheck disable=SC2086
     count "pkey -pubin -pubout (k1)" openssl pkey $P -pubin -in 'schsm:object=k1;type=public' -pubout -out "$W/p"
 done

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Soak: nginx (2 workers, TLS 1.3, ECDSA P-256 key on the virtual card through pcscd and vpcd)
 # under steady load for a given time, while the card is reset (schsm-sim --reset: every login
 # dropped) and removed and re-inserted (the card process stopped and started) at intervals.

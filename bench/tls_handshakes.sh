@@ -25,17 +25,7 @@ export SCHSM_TEST_TMP=${SCHSM_TEST_TMP:-/tmp/schsm-bench}
 need_tls
 need_cmd nginx
 
-# rate NAME: BENCH_CLIENTS parallel s_time runs against $TLS_PORT; prints handshakes/s (sum).
-rate() {
-    local i pids=() total=0 n s
-    for i in $(seq "$CLIENTS"); do
-        OPENSSL_CONF=/dev/null openssl s_time -connect "127.0.0.1:$TLS_PORT" -new -tls1_3 -verify 2 \
-            -CAfile "$T/ca.pem" -time "$SECS" >"$T/$1.$i.out" 2>&1 &
-        pids+=($!)
-    done
-    for i in "${pids[@]}"; do wait "$i"; done
-    awk '/connections in [0-9.]+ real seconds/ { n += $1; s = $4 } END { printf "%.1f", n / s }' "$T/$1".*.out
-}
+. "$HERE/lib_rate.sh"
 
 export SCHSM_SIM_LATENCY_US=0
 pcsc_start 1

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The card check (hsm/check.h): scan and repair of the files around each key reference. */
 #include "hsm/check.h"
 #include "hsm/card.h"

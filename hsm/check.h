@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The card check: every key reference with its files, and what is wrong with them.
  *
  * A key reference nn owns up to four files: the key CCnn, its description (PRKD) C4nn, its

@@ -8,6 +8,7 @@
 #include <PCSC/winscard.h>
 #include <PCSC/pcsclite.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,34 @@ static void say_err(char *why, size_t why_len, const char *what, LONG r)
 {
     char msg[256];
     snprintf(msg, sizeof(msg), "%s: %s", what, pcsc_stringify_error(r));
+    say(why, why_len, msg);
+}
+
+/* Why PC/SC cannot be used. pcsc-lite answers SCARD_E_NO_SERVICE both when pcscd is down and when
+ * this process may not connect to its socket (an nginx worker running as www-data with a root-only
+ * socket); the socket itself tells them apart. polkit refusals come as SCARD_W_SECURITY_VIOLATION
+ * (or SCARD_E_NO_ACCESS). */
+static void say_service(char *why, size_t why_len, LONG r)
+{
+    char msg[512];
+    const char *sock = getenv("PCSCLITE_CSOCK_NAME");
+    if (sock == NULL || *sock == '\0')
+        sock = "/run/pcscd/pcscd.comm";
+    if (r == SCARD_W_SECURITY_VIOLATION || r == SCARD_E_NO_ACCESS) {
+        snprintf(msg, sizeof(msg), "pcscd refused this process (uid %u) access to the smart cards (%s): allow "
+                 "this user in pcscd's polkit rules (org.debian.pcsc-lite.access_pcsc and "
+                 "access_card), or run the program as a user who may use them", (unsigned)getuid(),
+                 pcsc_stringify_error(r));
+    } else if (r == SCARD_E_NO_SERVICE && access(sock, F_OK) == 0 && access(sock, R_OK | W_OK) != 0
+               && errno == EACCES) {
+        snprintf(msg, sizeof(msg), "permission denied on the PC/SC socket %s: pcscd is running, but this "
+                 "process (uid %u) may not connect to it; give this user access to the socket (its "
+                 "directory and file modes), or run the program as a user who may", sock, (unsigned)getuid());
+    } else if (r == SCARD_E_NO_SERVICE) {
+        snprintf(msg, sizeof(msg), "PC/SC service not available: is pcscd running? (systemctl start pcscd)");
+    } else {
+        snprintf(msg, sizeof(msg), "cannot talk to PC/SC: %s", pcsc_stringify_error(r));
+    }
     say(why, why_len, msg);
 }
 
@@ -150,6 +179,30 @@ static void disconnect(pcsc_t *p)
     p->connected = 0;
 }
 
+/* Keeps in sel only the selected readers whose card answers as a SmartCard-HSM. When exactly one
+ * does, p stays connected to it and *chosen names it. Returns how many do. */
+static size_t narrow_to_hsm(pcsc_t *p, const char *names, unsigned char *sel, const char **chosen)
+{
+    size_t n = 0, i = 0;
+    const char *last = NULL;
+    LONG r;
+    for (const char *s = names; *s != '\0'; s += strlen(s) + 1, i++) {
+        if (!sel[i])
+            continue;
+        sel[i] = connect_reader(p, s, &r) == HSM_OK && is_sc_hsm(p);
+        disconnect(p);
+        if (sel[i]) {
+            n++;
+            last = s;
+        }
+    }
+    if (n == 1 && connect_reader(p, last, &r) == HSM_OK) {
+        *chosen = last;
+        return 1;
+    }
+    return n == 1 ? 0 : n;
+}
+
 int hsm_pcsc_open(const char *reader_match, hsm_transport **out, char *why, size_t why_len)
 {
     if (out == NULL)
@@ -163,17 +216,14 @@ int hsm_pcsc_open(const char *reader_match, hsm_transport **out, char *why, size
     LONG r = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &p->ctx);
     if (r != SCARD_S_SUCCESS) {
         free(p);
-        if (r == SCARD_E_NO_SERVICE)
-            say(why, why_len, "PC/SC service not available: is pcscd running? (systemctl start pcscd)");
-        else
-            say_err(why, why_len, "cannot talk to PC/SC", r);
+        say_service(why, why_len, r);
         return HSM_E_NO_READER;
     }
     char *names = NULL;
     int rc = list_readers(p->ctx, &names, &r);
     if (rc != HSM_OK) {
-        if (r == SCARD_E_NO_SERVICE)
-            say(why, why_len, "PC/SC service not available: is pcscd running? (systemctl start pcscd)");
+        if (r == SCARD_E_NO_SERVICE || r == SCARD_W_SECURITY_VIOLATION || r == SCARD_E_NO_ACCESS)
+            say_service(why, why_len, r);
         else if (rc == HSM_E_NO_READER)
             say(why, why_len, "no smart card reader found: plug in the token (is pcscd running? "
                 "systemctl start pcscd)");
@@ -214,13 +264,23 @@ int hsm_pcsc_open(const char *reader_match, hsm_transport **out, char *why, size
             goto fail;
         }
         if (hits > 1 && exact == NULL) {
-            join_names(names, sel, list, sizeof(list));
-            char msg[1200];
-            snprintf(msg, sizeof(msg), "\"%s\" matches %zu readers: %s; give a longer part of the name",
-                     reader_match, hits, list);
-            say(why, why_len, msg);
-            rc = HSM_E_AMBIGUOUS;
-            goto fail;
+            /* The one rule everywhere (the store's too, reader/pick.c): a substring is narrowed to
+             * the readers that hold a SmartCard-HSM, and only then is it ambiguous. */
+            size_t hsms = narrow_to_hsm(p, names, sel, &chosen);
+            if (hsms != 1) {
+                join_names(names, hsms == 0 ? NULL : sel, list, sizeof(list));
+                char msg[1200];
+                if (hsms == 0)
+                    snprintf(msg, sizeof(msg), "\"%s\" matches %zu readers but none holds a SmartCard-HSM "
+                             "(readers present: %s); insert the token", reader_match, hits, list);
+                else
+                    snprintf(msg, sizeof(msg), "\"%s\" matches %zu readers holding a SmartCard-HSM: %s; give "
+                             "a longer part of the name, or serial=VALUE / token=LABEL", reader_match, hsms, list);
+                say(why, why_len, msg);
+                rc = hsms == 0 ? HSM_E_NO_READER : HSM_E_AMBIGUOUS;
+                goto fail;
+            }
+            goto chosen_connected;
         }
         if (exact != NULL)
             chosen = exact;
@@ -253,6 +313,7 @@ int hsm_pcsc_open(const char *reader_match, hsm_transport **out, char *why, size
             goto fail;
         }
     }
+chosen_connected:
     snprintf(p->base.reader, sizeof(p->base.reader), "%s", chosen);
     free(sel);
     free(names);
@@ -267,18 +328,29 @@ fail:
     return rc;
 }
 
-int hsm_pcsc_list(char **names)
+int hsm_pcsc_list_why(char **names, char *why, size_t why_len)
 {
     SCARDCONTEXT ctx;
     if (names == NULL)
         return HSM_E_ARGS;
     *names = NULL;
     LONG r = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
-    if (r != SCARD_S_SUCCESS)
+    if (r != SCARD_S_SUCCESS) {
+        say_service(why, why_len, r);
         return HSM_E_NO_READER;
+    }
     int rc = list_readers(ctx, names, &r);
     SCardReleaseContext(ctx);
+    if (rc == HSM_E_NO_READER)
+        say(why, why_len, "no smart card reader found: plug in the token");
+    else if (rc != HSM_OK)
+        say_service(why, why_len, r);
     return rc;
+}
+
+int hsm_pcsc_list(char **names)
+{
+    return hsm_pcsc_list_why(names, NULL, 0);
 }
 
 /* A handle that lost its card (or pcscd restarted): connect afresh to the same reader name. */

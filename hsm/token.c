@@ -70,7 +70,7 @@ const char *hsm_token_error(const hsm_token *t)
 
 void tok_err(hsm_token *t, const char *fmt, ...)
 {
-    char msg[600];
+    char msg[1200];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);

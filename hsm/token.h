@@ -138,6 +138,14 @@ int hsm_token_key_recorded(hsm_token *t, uint8_t key_ref, enum hsm_key_type type
 int hsm_token_public_key(hsm_token *t, const hsm_key *k, EVP_PKEY **out);
 int hsm_token_read_file(hsm_token *t, uint16_t fid, hsm_bytes *out);
 
+/* The card's length rule for the user PIN (sc-hsm-protocol.md 4.1): 6..16 bytes. A PIN outside it
+ * is refused before any APDU (the card would answer 6A80). */
+#define HSM_USER_PIN_MIN 6
+#define HSM_USER_PIN_MAX 16
+/* HSM_OK when len fits the rule, else HSM_E_ARGS with "the <what> must have 6 to 16 characters
+ * (N given)" in why (never the PIN itself). */
+int hsm_pin_len_check(size_t len, const char *what, char *why, size_t why_len);
+
 /* PIN handling. hsm_token_set_pin() hands the token a PIN to use when a login is needed;
  * nothing is sent until an operation needs it. */
 int hsm_token_set_pin(hsm_token *t, const char *pin, size_t len);
@@ -222,5 +230,13 @@ int hsm_token_delete_key(hsm_token *t, const hsm_key *k);
  * (same nn) unless CBnn exists, so it is never lost; hsm_token_public_key() falls back to
  * CBnn when CEnn is gone. CEnn is deleted and written anew (no stale trailing bytes). */
 int hsm_token_store_cert(hsm_token *t, const hsm_key *k, const uint8_t *der, size_t len);
+/* Removes the X.509 certificate of a key and keeps the key: the CV request kept in CBnn goes back to
+ * CEnn (as after key generation). Refused (HSM_E_ARGS, nothing changed) when no request was kept,
+ * since the certificate is then the card's only copy of the public key; HSM_E_NOT_FOUND without an
+ * X.509 certificate. */
+int hsm_token_delete_cert(hsm_token *t, const hsm_key *k);
+/* New label and/or ID (NULL = keep) in the key's description (C4nn). Another key may not have
+ * them. The key itself and its certificate stay. */
+int hsm_token_rename_key(hsm_token *t, const hsm_key *k, const char *label, const uint8_t *id, size_t id_len);
 
 #endif

@@ -6,6 +6,7 @@
  * nothing else, a file it does not list may still exist and is read by its FID when needed
  * (6A82 = absent). */
 #include "hsm/token_int.h"
+#include "hsm/uri_text.h"
 #include "hsm/crypto.h"
 #include "hsm/cvc.h"
 #include "hsm/rv.h"
@@ -340,16 +341,13 @@ int hsm_token_list_certs(hsm_token *t, hsm_cert_ref **certs, size_t *n)
     return rc;
 }
 
+/* A candidate as the user can paste it: its full URI, ID percent-encoded, never cut short. */
 static void describe(const hsm_key *k, char *out, size_t cap)
 {
-    char hex[2 * 8 + 3] = "";
-    size_t show = k->id_len < 8 ? k->id_len : 8;
-    for (size_t i = 0; i < show; i++)
-        snprintf(hex + 2 * i, 3, "%02x", k->id[i]);
-    if (k->id_len > 8)
-        strcat(hex, "..");
-    if (snprintf(out, cap, "\"%s\" (id %s, ref %u)", k->label, hex, k->key_ref) < 0)
+    char *uri = hsm_object_uri(NULL, k->label, k->id, k->id_len, "private");
+    if (snprintf(out, cap, "'%s'", uri != NULL ? uri : "?") < 0)
         out[0] = '\0';
+    free(uri);
 }
 
 int hsm_token_find_key(hsm_token *t, const char *label, const uint8_t *id, size_t id_len, hsm_key *out)
@@ -364,14 +362,14 @@ int hsm_token_find_key(hsm_token *t, const char *label, const uint8_t *id, size_
         goto out;
     size_t hits = 0;
     const hsm_key *found = NULL;
-    char names[400] = "";
+    char names[1200] = "";
     for (size_t i = 0; i < t->nkeys; i++) {
         const hsm_key *k = &t->keys[i];
         if (label != NULL && strcmp(label, k->label) != 0)
             continue;
         if (id_len > 0 && (k->id_len != id_len || memcmp(k->id, id, id_len) != 0))
             continue;
-        char d[128];
+        char d[400];
         describe(k, d, sizeof(d));
         if (strlen(names) + strlen(d) + 3 < sizeof(names))
             snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", hits ? ", " : "", d);
@@ -382,9 +380,9 @@ int hsm_token_find_key(hsm_token *t, const char *label, const uint8_t *id, size_
         *out = *found;
         out->gen = t->idgen;
     } else if (hits == 0) {
-        char all[400] = "";
+        char all[1200] = "";
         for (size_t i = 0; i < t->nkeys; i++) {
-            char d[128];
+            char d[400];
             describe(&t->keys[i], d, sizeof(d));
             if (strlen(all) + strlen(d) + 3 < sizeof(all))
                 snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s", i ? ", " : "", d);
@@ -393,7 +391,7 @@ int hsm_token_find_key(hsm_token *t, const char *label, const uint8_t *id, size_
                 label ? "\"" : "", t->nkeys ? all : "none");
         rc = HSM_E_NOT_FOUND;
     } else {
-        tok_err(t, "%zu keys match; name one by id or a unique label: %s", hits, names);
+        tok_err(t, "%zu keys match; name one by its full URI: %s", hits, names);
         rc = HSM_E_AMBIGUOUS;
     }
 out:

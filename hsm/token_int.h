@@ -38,7 +38,7 @@ struct hsm_token {
     char reader[256];
     int reader_resolved;     /* reader holds the name the transport reported (reopen by it) */
     int inherited;           /* state below came over fork(): confirm before use (token_fork.c) */
-    char err[768];
+    char err[1536];   /* room for a few full URIs in ambiguity messages */
 
     /* What we know of the card; all of it is dropped on reset/removal/foreign use. */
     int selected;

@@ -448,3 +448,94 @@ done:
     tok_leave(t);
     return rc;
 }
+
+int hsm_token_delete_cert(hsm_token *t, const hsm_key *k)
+{
+    if (t == NULL || k == NULL || k->key_ref == 0)
+        return HSM_E_ARGS;
+    int rc = enter_for_key(t, k);
+    if (rc != HSM_OK)
+        return rc;
+    uint16_t ce = FID(HSM_PREFIX_EE_CERT, k->key_ref), keep = FID(HSM_PREFIX_REQ_KEEP, k->key_ref);
+    const hsm_bytes *cur = NULL;
+    hsm_bytes req = HSM_BYTES_INIT;
+    if (!tok_may_have_fid(t, ce) || tok_read_ce(t, k->key_ref, &cur) != HSM_OK || cur->len == 0 || cur->data[0] != 0x30) {
+        tok_err(t, "key \"%s\" has no X.509 certificate on the card", k->label);
+        rc = HSM_E_NOT_FOUND;
+        goto done;
+    }
+    /* CEnn also serves the key's public key: put the kept CV request back there (the state right
+     * after key generation), and only then drop the copy, so that every prefix of this change
+     * still has the public key. Without a kept request the certificate is the only copy. */
+    if (!tok_may_have_fid(t, keep) || hsm_card_read_file(t->card, keep, &req) != HSM_OK || req.len == 0) {
+        tok_err(t, "the certificate of \"%s\" is the card's only copy of the key's public key; it was "
+                "kept: replace it with import-cert instead", k->label);
+        rc = HSM_E_ARGS;
+        goto done;
+    }
+    int retried = 0;
+    rc = del(t, ce, &retried);
+    if (rc == HSM_OK)
+        rc = write_ef(t, ce, req.data, req.len, &retried);
+    if (rc == HSM_OK)
+        rc = del(t, keep, &retried);
+    if (rc == HSM_E_SW)
+        tok_sw_err(t, "cannot delete the certificate", 0xE4);
+    else if (rc != HSM_OK)
+        tok_err(t, "cannot delete the certificate: %s", hsm_rv_text(rc));
+done:
+    hsm_bytes_free(&req);
+    tok_forget_dir(t);
+    tok_leave(t);
+    return rc;
+}
+
+int hsm_token_rename_key(hsm_token *t, const hsm_key *k, const char *label, const uint8_t *id, size_t id_len)
+{
+    if (t == NULL || k == NULL || k->key_ref == 0 || (label == NULL && id == NULL) || id_len > HSM_ID_MAX
+        || (label != NULL && (*label == '\0' || strlen(label) >= HSM_LABEL_MAX)))
+        return HSM_E_ARGS;
+    int rc = enter_for_key(t, k);
+    if (rc != HSM_OK)
+        return rc;
+    uint16_t fid = FID(HSM_PREFIX_PRKD, k->key_ref);
+    hsm_bytes old = HSM_BYTES_INIT, enc = HSM_BYTES_INIT;
+    hsm_prkd d;
+    /* Another key may not carry the new label or ID; the key itself may keep its own. */
+    int same_label = label == NULL || strcmp(label, k->label) == 0;
+    int same_id = id == NULL || (id_len == k->id_len && memcmp(id, k->id, id_len) == 0);
+    rc = check_unique(t, same_label ? NULL : label, same_id ? NULL : id, same_id ? 0 : id_len);
+    if (rc != HSM_OK)
+        goto done;
+    rc = hsm_card_read_file(t->card, fid, &old);
+    if (rc == HSM_OK)
+        rc = hsm_prkd_decode(old.data, old.len, &d);
+    if (rc != HSM_OK) {
+        tok_err(t, "cannot read the description of \"%s\" (C4%02X): %s", k->label, k->key_ref, hsm_rv_text(rc));
+        goto done;
+    }
+    if (label != NULL)
+        snprintf(d.label, sizeof(d.label), "%s", label);
+    if (id != NULL) {
+        memcpy(d.id, id, id_len);
+        d.id_len = id_len;
+    }
+    rc = hsm_prkd_encode(&d, &enc);
+    /* The card may keep trailing bytes of a longer old file on overwrite: delete, then write. */
+    int retried = 0;
+    if (rc == HSM_OK)
+        rc = del(t, fid, &retried);
+    if (rc == HSM_OK)
+        rc = write_ef(t, fid, enc.data, enc.len, &retried);
+    if (rc == HSM_E_SW)
+        tok_sw_err(t, "cannot rewrite the key's description", 0xD7);
+    else if (rc != HSM_OK)
+        tok_err(t, "cannot rewrite the key's description: %s", hsm_rv_text(rc));
+done:
+    hsm_bytes_free(&old);
+    hsm_bytes_free(&enc);
+    tok_forget_dir(t);
+    tok_logout_others(t);
+    tok_leave(t);
+    return rc;
+}

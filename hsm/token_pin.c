@@ -211,14 +211,37 @@ int tok_relogin_once(hsm_token *t, int *rc, int *retried)
     return 1;
 }
 
+int hsm_pin_len_check(size_t len, const char *what, char *why, size_t why_len)
+{
+    if (len >= HSM_USER_PIN_MIN && len <= HSM_USER_PIN_MAX)
+        return HSM_OK;
+    if (why != NULL && why_len > 0)
+        snprintf(why, why_len, "the %s must have %d to %d characters (%zu given)", what, HSM_USER_PIN_MIN,
+                 HSM_USER_PIN_MAX, len);
+    return HSM_E_ARGS;
+}
+
+/* The length rule for a PIN about to be held or sent: HSM_OK, or HSM_E_ARGS with the token's
+ * message set. */
+static int pin_len_ok(hsm_token *t, size_t len)
+{
+    char why[128];
+    if (hsm_pin_len_check(len, "user PIN", why, sizeof(why)) == HSM_OK)
+        return HSM_OK;
+    tok_err(t, "%s; nothing was sent to the card", why);
+    return HSM_E_ARGS;
+}
+
 int hsm_token_set_pin(hsm_token *t, const char *pin, size_t len)
 {
-    if (t == NULL || pin == NULL || len == 0 || len > 64)
+    if (t == NULL || pin == NULL)
         return HSM_E_ARGS;
     pthread_mutex_lock(&t->mu);
     int rc = HSM_OK;
     t->err[0] = '\0';
-    if (pin_failed_before(t, (const uint8_t *)pin, len)) {
+    if ((rc = pin_len_ok(t, len)) != HSM_OK) {
+        /* message set */
+    } else if (pin_failed_before(t, (const uint8_t *)pin, len)) {
         tok_err(t, "PIN not accepted: this PIN was rejected by the card before; give the right PIN");
         rc = HSM_E_PIN_REFUSED;
     } else if (!t->have_pin || t->pin.len != len || CRYPTO_memcmp(t->pin.data, pin, len) != 0) {
@@ -252,7 +275,10 @@ int hsm_token_needs_pin(hsm_token *t)
 
 int hsm_token_login(hsm_token *t, const char *pin, size_t len, unsigned flags)
 {
-    if (t == NULL || pin == NULL || len == 0 || len > 64)
+    if (t == NULL || pin == NULL)
+        return HSM_E_ARGS;
+    t->err[0] = '\0';
+    if (pin_len_ok(t, len) != HSM_OK)
         return HSM_E_ARGS;
     int rc = tok_enter(t);
     if (rc != HSM_OK)
@@ -295,6 +321,10 @@ static size_t ask_pin(hsm_token *t, hsm_pin_fn get_pin, void *arg, char *buf, si
         tok_err(t, "the user PIN is needed for this key and none was given: supply it (for example "
                 "pin-source in the URI or the provider configuration, -passin, or the server's "
                 "password file)");
+        return 0;
+    }
+    if (pin_len_ok(t, len) != HSM_OK) {
+        OPENSSL_cleanse(buf, cap);
         return 0;
     }
     return len;

@@ -43,5 +43,7 @@ int hsm_reader_matches(const char *reader_name, const char *spec);
 
 /* Lists PC/SC reader names (NUL separated, double-NUL terminated, malloc'd). */
 int hsm_pcsc_list(char **names);
+/* The same, with a message for people in why on failure (pcscd down, socket permission, no reader). */
+int hsm_pcsc_list_why(char **names, char *why, size_t why_len);
 
 #endif

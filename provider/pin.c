@@ -9,6 +9,16 @@
 #include <openssl/crypto.h>
 #include <openssl/params.h>
 
+/* The card's length rule, before any APDU. 1, or 0 with the error raised. */
+static int pin_len_ok(schsm_provctx *ctx, size_t len, const char *what)
+{
+    char why[128];
+    if (hsm_pin_len_check(len, what, why, sizeof(why)) == HSM_OK)
+        return 1;
+    schsm_raise(ctx, SCHSM_R_PIN, "%s; nothing was sent to the card", why);
+    return 0;
+}
+
 static int hand_over(schsm_provctx *ctx, hsm_token *t, const char *pin, size_t len)
 {
     int rv = hsm_token_set_pin(t, pin, len);
@@ -30,10 +40,8 @@ int schsm_login_for(schsm_provctx *ctx, hsm_token *t, const char *uri_pin_source
         return 0;
     if (uri_pin_value != NULL) {
         len = strlen(uri_pin_value);
-        if (len == 0 || len > SCHSM_PIN_MAX) {
-            schsm_raise(ctx, SCHSM_R_PIN, "pin-value must be 1 to %d characters", SCHSM_PIN_MAX);
+        if (!pin_len_ok(ctx, len, "pin-value"))
             return 0;
-        }
         return hand_over(ctx, t, uri_pin_value, len);
     }
     const char *source = uri_pin_source != NULL ? uri_pin_source : ctx->cfg_pin_source;
@@ -61,9 +69,8 @@ int schsm_login_for(schsm_provctx *ctx, hsm_token *t, const char *uri_pin_source
         schsm_raise(ctx, SCHSM_R_PIN, "no PIN given (pass -passin, set pin-source, or put pin-source in the URI)");
         return 0;
     }
-    if (len == 0 || len > SCHSM_PIN_MAX) {
+    if (!pin_len_ok(ctx, len, "PIN given")) {
         OPENSSL_cleanse(pin, sizeof(pin));
-        schsm_raise(ctx, SCHSM_R_PIN, "PIN must be 1 to %d characters", SCHSM_PIN_MAX);
         return 0;
     }
     ok = hand_over(ctx, t, pin, len);

@@ -3,6 +3,8 @@
  * silently widen a search to "any key on the card". */
 #include "uri.h"
 
+#include "hsm/uri_text.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,26 +263,6 @@ void schsm_uri_clear(schsm_uri *u)
     memset(u, 0, sizeof(*u));
 }
 
-/* Appends v percent-encoding everything but RFC 3986 unreserved characters (and, when
- * keep_path is set, ':' and '/', which keep reader paths readable). */
-static void put_encoded(hsm_bytes *b, const uint8_t *v, size_t n, int keep_path, int all)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = v[i];
-        int plain = !all && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-                             || c == '-' || c == '.' || c == '_' || c == '~'
-                             || (keep_path && (c == ':' || c == '/')));
-        if (plain) {
-            hsm_bytes_put_u8(b, c);
-        } else {
-            hsm_bytes_put_u8(b, '%');
-            hsm_bytes_put_u8(b, (uint8_t)hex[c >> 4]);
-            hsm_bytes_put_u8(b, (uint8_t)hex[c & 15]);
-        }
-    }
-}
-
 static void put_attr(hsm_bytes *b, int *first, char sep, const char *name, const uint8_t *v, size_t n,
                      int keep_path, int all)
 {
@@ -289,7 +271,7 @@ static void put_attr(hsm_bytes *b, int *first, char sep, const char *name, const
     *first = 0;
     hsm_bytes_put(b, name, strlen(name));
     hsm_bytes_put_u8(b, '=');
-    put_encoded(b, v, n, keep_path, all);
+    hsm_uri_put_encoded(b, v, n, keep_path, all);
 }
 
 static void put_str(hsm_bytes *b, int *first, const char *name, const char *v, int keep_path)

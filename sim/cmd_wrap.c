@@ -447,6 +447,8 @@ uint16_t sim_cmd_unwrap(sim_card *c, const hsm_apdu *a, hsm_bytes *out)
     if (!get_lv(&r, &oid, &oidl) || !get_lv(&r, &algs, &algsl) || !get_lv(&r, &acc, &accl)
         || !get_lv(&r, &koid, &koidl) || algsl > 16)
         return SW_BAD_DATA;
+    if (sim_fw_refuses_unwrap_with_algs(c, algsl))
+        return SW_INTERNAL;   /* firmware 3.1's bug (sim/firmware.c) */
     size_t ctlen = (size_t)(r.end - r.p);
     if (ctlen == 0 || ctlen % 16 != 0)
         return SW_BAD_DATA;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SCHSM_SIM_FAULT (sim/fault.h): parsing, counting and firing of injected faults. */
 #include "sim/fault.h"
 #include "sim/store.h"

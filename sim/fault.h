@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fault injection for the virtual card: SCHSM_SIM_FAULT=RULE[,RULE...], read once per process.
  *
  *   apdu=N:sw=XXXX    the Nth command APDU is not executed; the card answers status word XXXX

@@ -4,6 +4,7 @@
  *   schsm-sim --state PATH --reset           power cycle (drops every login)
  *   schsm-sim --state PATH --firmware-update [VERSION]   wipe the card, new device key and certificate
  *   schsm-sim --state PATH --vpcd [--port N] attach the card to pcscd through vsmartcard's vpcd
+ *   schsm-sim --state PATH --firmware X.Y    the firmware version the card reports and behaves as
  * The state file is created factory-fresh (uninitialised) on first use, with the profile
  * --profile NAME or $SCHSM_SIM_PROFILE names (cardcontact when neither); the profile then stays
  * with the state file. */
@@ -13,18 +14,21 @@
 #include "sim/vpcd.h"
 
 #include "hsm/rv.h"
+#include "sim/sim_int.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: schsm-sim --state PATH [--profile NAME] (--dump | --reset | --firmware-update [VERSION] |\n"
-            "                 --vpcd [--port N])\n"
-            "  --state PATH  state file of the virtual card (created factory-fresh if absent)\n"
+            "                 --firmware X.Y | --vpcd [--port N])\n"
+            "  --state PATH  state file of the virtual card (--vpcd and --firmware create it factory-fresh if\n"
+            "                absent; --dump and --reset need an existing one)\n"
             "  --profile NAME  behaviour of a card created now: cardcontact (default) or variant\n"
             "                (another SmartCard-HSM implementation); kept in the state file\n"
             "  --dump        print what the card holds (PIN counters, keys, files, DKEK status)\n"
@@ -34,10 +38,14 @@ static void usage(FILE *f)
             "                DICA; the serial stays. VERSION is MAJOR.MINOR (default: minor + 1)\n"
             "  --vpcd        serve the card to pcscd through vsmartcard's vpcd driver\n"
             "  --port N      vpcd port (default 35963, the first vpcd slot)\n"
+            "  --firmware X.Y  set the firmware version the card reports (default 3.5) and behaves as,\n"
+            "                keeping everything on it:\n"
+            "                3.1 answers 6F00 to UNWRAP KEY of keys exported with an algorithm list\n"
             "  --help        this text\n"
             "  --version     print the version\n"
             "environment: SCHSM_SIM_LATENCY_US=N adds N microseconds per APDU; SCHSM_DEBUG=apdu traces APDUs;\n"
-            "  SCHSM_SIM_PROFILE=NAME as --profile (also for sim: readers of the provider and schsm-tool)\n"
+            "  SCHSM_SIM_PROFILE=NAME as --profile (also for sim: readers of the provider and schsm-tool);\n"
+            "  SCHSM_SIM_FIRMWARE=X.Y sets the firmware version of a card created on first use (also sim: readers)\n"
             "  SCHSM_SIM_FAULT=RULE[,RULE...] injects faults, for sim: readers and --vpcd. RULE is one of\n"
             "    apdu=N:sw=XXXX   the Nth command APDU is not executed; the card answers XXXX\n"
             "    apdu=N:truncate  executed; only the first half of the response arrives\n"
@@ -67,8 +75,9 @@ static const char *why(int rc)
 int main(int argc, char **argv)
 {
     const char *state = NULL, *profile = NULL;
-    int dump = 0, reset = 0, vpcd = 0, port = 35963, update = 0;
+    int dump = 0, reset = 0, vpcd = 0, port = 35963, update = 0, setfw = 0;
     const char *version = NULL;
+    uint8_t fw_major = 0, fw_minor = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
@@ -88,6 +97,12 @@ int main(int argc, char **argv)
             dump = 1;
         } else if (strcmp(argv[i], "--reset") == 0) {
             reset = 1;
+        } else if (strcmp(argv[i], "--firmware") == 0 && i + 1 < argc) {
+            if (!sim_fw_parse(argv[++i], &fw_major, &fw_minor)) {
+                fprintf(stderr, "schsm-sim: --firmware needs a version MAJOR.MINOR such as 3.1, not '%s'\n", argv[i]);
+                return 2;
+            }
+            setfw = 1;
         } else if (strcmp(argv[i], "--firmware-update") == 0) {
             update = 1;
             if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
@@ -123,8 +138,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (state == NULL || dump + reset + vpcd + update != 1) {
-        fprintf(stderr, "schsm-sim: need --state PATH and exactly one of --dump, --reset, --firmware-update, --vpcd\n");
+    if (state == NULL || dump + reset + vpcd + update + setfw != 1) {
+        fprintf(stderr, "schsm-sim: need --state PATH and exactly one of --dump, --reset, --firmware-update, --firmware, --vpcd\n");
         usage(stderr);
         return 2;
     }
@@ -137,6 +152,19 @@ int main(int argc, char **argv)
     }
     if (vpcd)
         return sim_vpcd_run(state, port);
+    /* Looking at or resetting a card never makes one: a mistyped path must not leave a new card
+     * and a .lock file behind. */
+    struct stat st;
+    if (stat(state, &st) != 0) {
+        fprintf(stderr, "schsm-sim: %s: no such state file (%s); check the path, or create a card with "
+                "'schsm-sim --state PATH --vpcd' or 'schsm-tool --reader sim:PATH init'\n", state, strerror(errno));
+        return 1;
+    }
+    if (S_ISREG(st.st_mode) && st.st_size == 0) {
+        fprintf(stderr, "schsm-sim: %s: the state file is empty (0 bytes), so it holds no card; delete it "
+                "to start a factory-fresh card\n", state);
+        return 1;
+    }
     sim_store *s = NULL;
     errno = 0;
     int rc = sim_store_open(state, &s);
@@ -144,7 +172,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "schsm-sim: %s: %s\n", state, why(rc));
         return 1;
     }
-    if (update) {
+    if (setfw) {
+        rc = sim_store_lock(s);
+        if (rc == HSM_OK || rc == HSM_E_RESET) {
+            sim_card *c = sim_store_card(s);
+            c->fw_major = fw_major;
+            c->fw_minor = fw_minor;
+            rc = sim_store_unlock(s, 1);
+        }
+        if (rc != HSM_OK)
+            fprintf(stderr, "schsm-sim: %s: cannot set the firmware version: %s\n", state, why(rc));
+        else
+            printf("card in %s now reports firmware %u.%u\n", state, fw_major, fw_minor);
+    } else if (update) {
         rc = sim_store_lock(s);
         if (rc == HSM_OK || rc == HSM_E_RESET) {
             sim_card *c = sim_store_card(s);

@@ -197,6 +197,12 @@ uint16_t sim_cmd_challenge(sim_card *c, const hsm_apdu *a, hsm_bytes *out);
 /* AES-CMAC with a 16/24/32-byte key; 1 on success. */
 int sim_aes_cmac(const uint8_t *key, size_t keylen, const uint8_t *in, size_t len, uint8_t mac[16]);
 
+/* firmware.c: the firmware-version setting and the behaviours of older versions. */
+/* Parses "MAJOR.MINOR" (each 0..255); 1 on success. */
+int sim_fw_parse(const char *s, uint8_t *major, uint8_t *minor);
+/* Firmware 3.1 answered 6F00 to UNWRAP KEY of a key exported with a non-empty algorithm list. */
+int sim_fw_refuses_unwrap_with_algs(const sim_card *c, size_t algs_len);
+
 /* KCV of a key domain's KEK: SHA-256(kek)[0..8]. */
 void sim_dkek_kcv(const uint8_t kek[32], uint8_t kcv[8]);
 

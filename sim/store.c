@@ -178,6 +178,12 @@ static int refresh(sim_store *s)
         int rc = sim_card_new_profile(profile, &c);
         if (rc != HSM_OK)
             return rc;
+        /* A new card may be made as an older firmware version would answer. */
+        const char *fw = getenv("SCHSM_SIM_FIRMWARE");
+        if (fw != NULL && *fw != '\0' && !sim_fw_parse(fw, &c->fw_major, &c->fw_minor)) {
+            sim_card_free(c);
+            return HSM_E_ARGS;
+        }
         sim_card_free(s->card);
         s->card = c;
         return save(s, 1);

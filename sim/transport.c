@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 typedef struct {
@@ -143,6 +144,14 @@ int sim_transport_open(const char *path, hsm_transport **out, char *why, size_t 
         return HSM_E_MEM;
     errno = 0;
     int rc = sim_store_open(path, &t->store);
+    struct stat st;
+    if (rc != HSM_OK && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
+        if (why != NULL && why_len > 0)
+            snprintf(why, why_len, "%s: the virtual card state file is empty (0 bytes), so it holds no "
+                     "card; delete it to start a factory-fresh card", path);
+        free(t);
+        return HSM_E_COMM;
+    }
     if (rc != HSM_OK) {
         if (why != NULL && why_len > 0)
             snprintf(why, why_len, "%s: %s%s%s", path,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm-tool check [--json] [--repair] [--yes]: the card check of hsm/check.h, printed. */
 #include "tools/util.h"
 

@@ -251,8 +251,10 @@ static int run_info(tool_ctx *ctx, tool_args *a)
 }
 
 static const tool_opt info_opts[] = {
-    { "json", NULL, "print a JSON object (keys: reader, serial, firmware, initialized, pin_tries, "
-                    "so_pin_tries, dkek, key_domains, device_chr, dica_chr, root_car, label)" },
+    { "json", NULL, "print a JSON object with the keys reader, serial, firmware, initialized, "
+                    "transport_pin, pin_tries, so_pin_tries, pin_verified, options (the init options word), "
+                    "dkek (null or {total, missing, kcv}), key_domains (list of {domain, kind, total, "
+                    "missing, kcv}), device_chr, dica_chr, root_car, label" },
     { NULL, NULL, NULL },
 };
 

@@ -136,7 +136,9 @@ static int initialize(tool_ctx *ctx, const init_opts *o)
     if (c == NULL)
         return tool_token_fail(ctx, "cannot reach the card");
     int rc = TOOL_OK;
+    tool_progress_begin("initialising the card");
     int rv = hsm_card_initialize(c, &p);
+    tool_progress_end();
     if (rv != HSM_OK) {
         rc = tool_card_fail(ctx, c, rv, 0x50, "INITIALIZE failed");
     } else if (o->label != NULL) {
@@ -200,7 +202,8 @@ static const tool_opt init_opts_table[] = {
     { "so-pin", "HEX16", "SO-PIN (initialization code): 16 hex digits; set on first init, required later" },
     { "label", "L", "token label (1..32 bytes), written to EF 2F03" },
     { "dkek-shares", "N", "DKEK shares for key domain 0 (0 = card makes a random DKEK; default: no DKEK)" },
-    { "key-domains", "N", "number of key domains to provision" },
+    { "key-domains", "N", "number of key domains to provision (1..255; default: none beyond the DKEK's "
+                          "domain 0)" },
     { "pin-retries", "N", "user PIN retry counter (default 3; max 3 for 6-char, 5 for 7-char PINs, else 10)" },
     { "yes", NULL, "do not ask before wiping a card that holds keys" },
     { "force", NULL, "try even when the SO-PIN has only one try left" },
@@ -208,9 +211,10 @@ static const tool_opt init_opts_table[] = {
 };
 
 const tool_cmd tool_cmd_init = {
-    "init", "--so-pin HEX16 --pin PIN [--label L] [--dkek-shares N] [--pin-retries N] [--yes]",
+    "init", "--so-pin HEX16 [--label L] [--dkek-shares N] [--key-domains N] [--pin-retries N] [--yes] "
+            "[--force]",
     "initialise (or re-initialise, wiping all keys) the card",
-    "The new user PIN comes from --pin, --pin-source or the terminal (asked twice); it must have 6..16\n"
-    "characters. Reset with the SO-PIN (options word 0001) is always enabled.",
+    "The new user PIN comes from the global --pin or --pin-source, else the terminal (asked twice);\n"
+    "it must have 6..16 characters. Reset with the SO-PIN (options word 0001) is always enabled.",
     init_opts_table, run_init,
 };

@@ -196,7 +196,10 @@ static int run_unblock_pin(tool_ctx *ctx, tool_args *a)
 
 static int run_verify_pin(tool_ctx *ctx, tool_args *a)
 {
-    int rc = tool_reach(ctx);
+    /* A PIN from --pin-source is checked before the first APDU; a prompt waits for the card. */
+    int rc = ctx->pin_source != NULL ? tool_user_pin(ctx, NULL) : TOOL_OK;
+    if (rc == TOOL_OK)
+        rc = tool_reach(ctx);
     if (rc == TOOL_OK)
         rc = tool_user_pin(ctx, "User PIN: ");
     if (rc != TOOL_OK)

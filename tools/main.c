@@ -3,11 +3,19 @@
  * option parsing and --help. Exit codes: 0 ok, 1 operation failed, 2 usage error. */
 #include "tools/util.h"
 
+#include "hsm/rv.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* DKEK and key backup commands (tools/cmd_dkek.c). */
+/* DKEK and key backup commands (tools/cmd_dkek*.c, cmd_wrap.c, cmd_backup.c, cmd_restore.c). The
+ * old one-word DKEK names stay as aliases of the "dkek" verbs. */
+extern const tool_cmd tool_cmd_dkek_create;
+extern const tool_cmd tool_cmd_dkek_import;
+extern const tool_cmd tool_cmd_dkek_status_cmd;
+extern const tool_cmd tool_cmd_dkek_reshare;
+extern const tool_cmd tool_cmd_dkek_create_domain;
 extern const tool_cmd tool_cmd_create_dkek_share;
 extern const tool_cmd tool_cmd_import_dkek_share;
 extern const tool_cmd tool_cmd_dkek_status;
@@ -15,6 +23,9 @@ extern const tool_cmd tool_cmd_key_domains;
 extern const tool_cmd tool_cmd_wrap_key;
 extern const tool_cmd tool_cmd_unwrap_key;
 extern const tool_cmd tool_cmd_check;
+extern const tool_cmd tool_cmd_backup;
+extern const tool_cmd tool_cmd_restore;
+extern const tool_cmd tool_cmd_verify_backup;
 /* Pools (tools/cmd_pool.c). */
 extern const tool_cmd tool_cmd_pool_status;
 
@@ -30,13 +41,23 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_delete,
     &tool_cmd_import_cert,
     &tool_cmd_export_pubkey,
-    &tool_cmd_create_dkek_share,
-    &tool_cmd_import_dkek_share,
-    &tool_cmd_dkek_status,
+    &tool_cmd_export_cert,
+    &tool_cmd_delete_cert,
+    &tool_cmd_rename,
+    &tool_cmd_random,
+    &tool_cmd_readers,
+    &tool_cmd_dkek_create,
+    &tool_cmd_dkek_import,
+    &tool_cmd_dkek_status_cmd,
+    &tool_cmd_dkek_reshare,
+    &tool_cmd_dkek_create_domain,
     &tool_cmd_key_domains,
     &tool_cmd_wrap_key,
     &tool_cmd_unwrap_key,
     &tool_cmd_check,
+    &tool_cmd_backup,
+    &tool_cmd_restore,
+    &tool_cmd_verify_backup,
     &tool_cmd_pool_status,
     &tool_cmd_device,
     &tool_cmd_attest,
@@ -45,16 +66,21 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_xkek_create,
     &tool_cmd_xkek_exchange_key,
     &tool_cmd_xkek_derive,
+    &tool_cmd_create_dkek_share,
+    &tool_cmd_import_dkek_share,
+    &tool_cmd_dkek_status,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 /* Accepted before and after the command name. */
 static const tool_opt global_opts[] = {
-    { "reader", "R", "reader: sim:PATH (virtual card), a PC/SC reader name substring, serial=VALUE "
-                     "or token=LABEL; "
+    { "reader", "R", "reader: sim:PATH (virtual card), a PC/SC reader name substring (among several "
+                     "matches, the one holding a SmartCard-HSM), serial=VALUE or token=LABEL "
+                     "('schsm-tool readers' lists them); "
                      "default $SCHSM_READER, else the first reader with a SmartCard-HSM" },
     { "pin", "PIN", "user PIN (visible to other users in the process list: prefer --pin-source)" },
     { "pin-source", "SRC", "read the user PIN from file:PATH (first line) or env:NAME" },
+    { "wait", NULL, "wait until the card is present before the command touches it (Ctrl-C to stop)" },
     { "help", NULL, "show help (also -h)" },
     { "version", NULL, "show the version" },
     { NULL, NULL, NULL },
@@ -116,6 +142,14 @@ static void cmd_help(FILE *f, const tool_cmd *c)
     if (c->opts != NULL && c->opts[0].name != NULL) {
         fprintf(f, "\nOptions:\n");
         print_opts(f, c->opts);
+    }
+    if (c == &tool_cmd_keygen) {
+        /* the same list the --type error gives */
+        char curves[TOOL_CURVE_LIST_MAX + 32];
+        memcpy(curves, "Curves (ec:NAME): ", 19);
+        tool_curve_list(curves + 18, sizeof(curves) - 18);
+        fprintf(f, "\n");
+        print_wrapped(f, curves, 2, 100);
     }
     fprintf(f, "\nGlobal options:\n");
     print_opts(f, global_opts);
@@ -231,6 +265,13 @@ static int parse_opts(tool_ctx *ctx, int argc, char **argv, int *pos, tool_args 
         if (strncmp(s, "--", 2) != 0 || s[2] == '\0') {
             if (stop_at_word)
                 return PARSE_OK;
+            /* random N: the one command with an argument that is not an option */
+            if (a != NULL && ctx->cmd == &tool_cmd_random && opt_index(a->opts, "bytes", 5) >= 0
+                && !a->set[opt_index(a->opts, "bytes", 5)]) {
+                a->set[opt_index(a->opts, "bytes", 5)] = 1;
+                a->val[opt_index(a->opts, "bytes", 5)] = s;
+                continue;
+            }
             return tool_usage_error(ctx, "unexpected argument '%s'", s);
         }
         const char *name = s + 2;
@@ -261,12 +302,19 @@ static int parse_opts(tool_ctx *ctx, int argc, char **argv, int *pos, tool_args 
             return PARSE_HELP;
         if (strcmp(o->name, "version") == 0)
             return PARSE_VERSION;
-        if (strcmp(o->name, "reader") == 0)
+        if (strcmp(o->name, "reader") == 0) {
+            if (*val == '\0')
+                return tool_usage_error(ctx, "--reader must not be empty (leave it out to use $SCHSM_READER "
+                                        "or the first reader with a SmartCard-HSM; 'schsm-tool readers' "
+                                        "lists them)");
             ctx->reader = val;
+        }
         else if (strcmp(o->name, "pin") == 0)
             ctx->pin_value = val;
         else if (strcmp(o->name, "pin-source") == 0)
             ctx->pin_source = val;
+        else if (strcmp(o->name, "wait") == 0)
+            ctx->wait = 1;
     }
     return PARSE_OK;
 }
@@ -329,6 +377,10 @@ static int run(tool_ctx *ctx, int argc, char **argv)
         if (tool_take_secret(ctx->pin_value, &ctx->pin, &ctx->pin_len) != 0)
             return tool_error(ctx, TOOL_FAIL, "out of memory");
         ctx->pin_value = NULL;
+        /* The card's length rule (6..16) before any APDU: a usage error, not a card answer. */
+        char why[128];
+        if (tool_check_pin(ctx->pin_len, "PIN given with --pin", why, sizeof(why)) != HSM_OK)
+            return tool_usage_error(ctx, "%s; nothing was sent to the card", why);
     }
     if (ctx->reader == NULL) {
         const char *env = getenv("SCHSM_READER");

@@ -13,6 +13,7 @@
 #include "hsm/curves.h"
 #include "hsm/pkcs15.h"
 #include "hsm/rv.h"
+#include "hsm/token.h"
 
 int tool_parse_so_pin(const char *hex, uint8_t out[8], char *why, size_t why_len)
 {
@@ -32,11 +33,7 @@ int tool_parse_so_pin(const char *hex, uint8_t out[8], char *why, size_t why_len
 
 int tool_check_pin(size_t len, const char *what, char *why, size_t why_len)
 {
-    if (len < 6 || len > 16) {
-        snprintf(why, why_len, "the %s must have 6 to 16 characters (%zu given)", what, len);
-        return HSM_E_ARGS;
-    }
-    return HSM_OK;
+    return hsm_pin_len_check(len, what, why, why_len);
 }
 
 /* sc-hsm-tool's rule: short PINs get few tries, so that guessing stays hopeless. */
@@ -64,16 +61,22 @@ int tool_parse_uint(const char *s, long min, long max, long *out)
     return HSM_OK;
 }
 
-static void curve_names(char *buf, size_t cap)
+void tool_curve_list(char *buf, size_t cap)
 {
     size_t n = 0, off = 0;
     const hsm_curve *all = hsm_curve_all(&n);
+    if (cap == 0)
+        return;
     buf[0] = '\0';
-    for (size_t i = 0; i < n && off < cap; i++) {
-        int w = snprintf(buf + off, cap - off, "%s%s", i ? ", " : "", all[i].name);
-        if (w < 0)
-            break;
-        off += (size_t)w;
+    for (size_t i = 0; i < n; i++) {
+        char one[96];
+        snprintf(one, sizeof(one), "%s%s%s%s", i ? ", " : "", all[i].name, all[i].alias ? "/" : "",
+                 all[i].alias ? all[i].alias : "");
+        size_t l = strlen(one);
+        if (off + l + 1 > cap)
+            break;   /* whole names only: never cut one mid-word */
+        memcpy(buf + off, one, l + 1);
+        off += l;
     }
 }
 
@@ -83,10 +86,9 @@ int tool_parse_keytype(const char *spec, tool_keytype *out, char *why, size_t wh
     if (strncasecmp(spec, "ec:", 3) == 0) {
         const hsm_curve *c = hsm_curve_by_name(spec + 3);
         if (c == NULL) {
-            char names[256];
-            curve_names(names, sizeof(names));
-            snprintf(why, why_len, "unknown or unsupported curve '%.40s': use one of %s (P-256 is an alias "
-                     "of prime256v1)", spec + 3, names);
+            char names[TOOL_CURVE_LIST_MAX];
+            tool_curve_list(names, sizeof(names));
+            snprintf(why, why_len, "unknown or unsupported curve '%.40s': use one of %s", spec + 3, names);
             return HSM_E_ARGS;
         }
         out->type = HSM_KEY_EC;
@@ -147,4 +149,14 @@ const char *tool_key_type_name(int type)
     case HSM_KEY_AES: return "aes";
     default: return "unknown";
     }
+}
+
+void tool_hex_into(char *out, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
 }

@@ -55,6 +55,7 @@ struct tool_ctx {
     char *pin;              /* the user PIN once read; cleansed at exit */
     size_t pin_len;
     hsm_token *tok;
+    int wait;               /* --wait: wait for the card before the first card access */
 };
 
 /* Commands (one file per group). */
@@ -76,6 +77,11 @@ extern const tool_cmd tool_cmd_kdm_issue;
 extern const tool_cmd tool_cmd_xkek_create;
 extern const tool_cmd tool_cmd_xkek_exchange_key;
 extern const tool_cmd tool_cmd_xkek_derive;
+extern const tool_cmd tool_cmd_export_cert;
+extern const tool_cmd tool_cmd_delete_cert;
+extern const tool_cmd tool_cmd_rename;
+extern const tool_cmd tool_cmd_random;
+extern const tool_cmd tool_cmd_readers;
 
 /* main.c: option lookup. */
 const char *tool_arg(const tool_args *a, const char *name);
@@ -134,7 +140,12 @@ typedef struct {
     unsigned rsa_bits;
 } tool_keytype;
 int tool_parse_keytype(const char *spec, tool_keytype *out, char *why, size_t why_len);
+/* The card's curves for help and errors alike: "prime192v1/P-192, ..., brainpoolP512r1" (name/alias). */
+#define TOOL_CURVE_LIST_MAX 768
+void tool_curve_list(char *buf, size_t cap);
 int tool_parse_id(const char *hex, uint8_t *out, size_t cap, size_t *len, char *why, size_t why_len);
+/* Lowercase hex of p[0..n) into out (2n + 1 bytes). */
+void tool_hex_into(char *out, const uint8_t *p, size_t n);
 
 /* json.c: a small streaming JSON writer. */
 typedef struct {
@@ -171,6 +182,14 @@ void tool_json_chain(tool_json *j, const hsm_chain *ch);
 
 /* Key selection shared by delete, import-cert, export-pubkey: --label and/or --id. */
 int tool_find_key(tool_ctx *ctx, tool_args *a, hsm_key *out);
+/* --key-domain N: 0 when absent; a usage error (exit 2) when N is not a number or the card has no
+ * such domain (asked with a MANAGE KEY DOMAIN query, before any change). */
+int tool_key_domain_opt(tool_ctx *ctx, tool_args *a, int *domain);
 const char *tool_key_type_name(int type);
+
+/* progress.c: a spinner with elapsed time on stderr, drawn only on a terminal and only once the
+ * operation has taken a second. begin/end pair; nested begins are ignored. */
+void tool_progress_begin(const char *what);
+void tool_progress_end(void);
 
 #endif

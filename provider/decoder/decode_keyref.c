@@ -20,6 +20,7 @@
 #include "../store/resolve.h"
 #include "key.h"
 #include "provider.h"
+#include "uri.h"
 
 typedef struct {
     schsm_provctx *prov;
@@ -67,6 +68,36 @@ static int dec_does_selection(void *provctx, int selection)
 
 #define MAX_DER 8192
 
+/* A decoded key reference that we will follow: keyType EC or RSA, and a URI without query
+ * attributes. A file never carries a PIN or a PIN source (design.md): one that does was made by
+ * hand, and honouring it would override -passin and spend a PIN try on every load. 1, or 0 with
+ * the error raised (never naming the PIN). */
+static int keyref_acceptable(dec_ctx *d, const char *key_type, const char *uri)
+{
+    schsm_uri u;
+    char err[256];
+    int ok;
+
+    if (strcmp(key_type, "EC") != 0 && strcmp(key_type, "RSA") != 0) {
+        schsm_raise(d->prov, SCHSM_R_UNSUPPORTED, "key reference of unsupported key type '%s' (schsm "
+                    "key references name EC or RSA keys)", key_type);
+        return 0;
+    }
+    ok = schsm_uri_parse(uri, &u, err, sizeof(err));
+    if (!ok)
+        schsm_raise(d->prov, SCHSM_R_BAD_URI, "key reference holds a bad URI: %s", err);
+    else if (u.pin_value != NULL || u.pin_source != NULL || strchr(uri, '?') != NULL) {
+        schsm_raise(d->prov, SCHSM_R_BAD_URI, "key reference file carries %s in its URI; a key reference "
+                    "never holds a PIN or PIN source: write it again with 'openssl pkey -in URI -out FILE' "
+                    "and give the PIN with -passin or the provider config pin-source",
+                    u.pin_value != NULL ? "a PIN (pin-value)" : u.pin_source != NULL
+                    ? "a PIN source (pin-source)" : "query attributes");
+        ok = 0;
+    }
+    schsm_uri_clear(&u);
+    return ok;
+}
+
 /* Turns a key-reference body into a key object. Returns 1 (also for "not mine") or 0. */
 static int decode_body(dec_ctx *d, const uint8_t *der, size_t len, OSSL_CALLBACK *data_cb, void *data_cbarg,
                        OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
@@ -79,16 +110,12 @@ static int decode_body(dec_ctx *d, const uint8_t *der, size_t len, OSSL_CALLBACK
 
     if (!schsm_keyref_decode_ex(der, len, &ref))
         return 1;   /* someone else's DER */
-    if (strcmp(ref.key_type, "EC") != 0 && strcmp(ref.key_type, "RSA") != 0) {
-        schsm_raise(d->prov, SCHSM_R_BAD_ARGS, "key reference of unknown key type '%s'", ref.key_type);
-        schsm_keyref_clear(&ref);
-        return 0;
-    }
-    if (strcmp(ref.key_type, mine) != 0) {
+    if (strcmp(ref.key_type, mine) != 0 && (strcmp(ref.key_type, "EC") == 0 || strcmp(ref.key_type, "RSA") == 0)) {
         schsm_keyref_clear(&ref);
         return 1;   /* the other key type's decoder takes it */
     }
-    key = schsm_resolve_private_key(d->prov, ref.uri, &ref, d->type, pw_cb, pw_cbarg);
+    key = keyref_acceptable(d, ref.key_type, ref.uri)
+              ? schsm_resolve_private_key(d->prov, ref.uri, &ref, d->type, pw_cb, pw_cbarg) : NULL;
     schsm_keyref_clear(&ref);
     /* On failure the object still goes out, as an empty reference: keymgmt load() refuses it, and
      * OpenSSL then treats the failure as final and keeps our error ("no key matching ...") instead
@@ -134,9 +161,10 @@ static int unwrap_pem(void *ctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBAC
          * later key step it would be replaced by a generic "unsupported". */
         schsm_keyref ref;
         int parsed = schsm_keyref_decode_ex(data, (size_t)len, &ref);
-        int found = parsed && schsm_resolve_probe(d->prov, ref.uri, &ref,
-                                                  strcmp(ref.key_type, "EC") == 0 ? HSM_KEY_EC : HSM_KEY_RSA,
-                                                  pw_cb, pw_cbarg);
+        int found = parsed && keyref_acceptable(d, ref.key_type, ref.uri)
+                    && schsm_resolve_probe(d->prov, ref.uri, &ref,
+                                           strcmp(ref.key_type, "EC") == 0 ? HSM_KEY_EC : HSM_KEY_RSA,
+                                           pw_cb, pw_cbarg);
         if (!parsed)
             schsm_raise(d->prov, SCHSM_R_BAD_ARGS, "malformed " SCHSM_KEYREF_PEM_NAME);
         schsm_keyref_clear(&ref);

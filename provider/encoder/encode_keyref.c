@@ -36,6 +36,9 @@ static char *reference_uri(schsm_key *k)
         schsm_uri_clear(&u);
         return NULL;
     }
+    /* Never a PIN source in the file (design.md): the decoder refuses query attributes. */
+    free(u.pin_source);
+    u.pin_source = NULL;
     if (u.serial == NULL && hsm_token_serial(k->token, serial, sizeof(serial)) == HSM_OK && serial[0] != '\0') {
         u.serial = serial;
         out = schsm_uri_format(&u);

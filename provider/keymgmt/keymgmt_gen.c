@@ -10,15 +10,20 @@
 #include "hsm/curves.h"
 #include "hsm/rv.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/objects.h>
 #include <openssl/params.h>
+#include <openssl/err.h>
 #include <openssl/rsa.h>
+#include <openssl/ui.h>
 
 typedef struct {
     schsm_provctx *ctx;
@@ -210,6 +215,49 @@ static void *gen_host(schsm_gen *g)
 
 /* ---- card keys ---- */
 
+/* genpkey hands no passphrase callback to key generation, but the openssl command installs its
+ * UI method as the default (setup_ui_method), so a UI made here prompts the way -passin prompts
+ * elsewhere. Only with a terminal: a script without one gets the message naming the options. */
+static int gen_prompt_pin(schsm_gen *g, hsm_token *t)
+{
+    static const char how[] = "give it with -pkeyopt pin-source:file:PATH (or pin-source:env:NAME), "
+                              "pin-source in the schsm section of openssl.cnf, or run on a terminal "
+                              "to be asked";
+    char buf[SCHSM_PIN_MAX + 1];
+    int tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (tty < 0) {
+        schsm_raise(g->ctx, SCHSM_R_PIN, "the card needs the user PIN to make a key and none was given: %s", how);
+        return 0;
+    }
+    close(tty);
+    UI *ui = UI_new();
+    int ok = ui != NULL
+             && UI_add_input_string(ui, "SmartCard-HSM user PIN: ", 0, buf, 1, SCHSM_PIN_MAX) > 0
+             && UI_process(ui) == 0;
+    UI_free(ui);
+    if (ok) {
+        ok = schsm_login_for(g->ctx, t, NULL, buf, NULL, NULL);
+    } else {
+        ERR_clear_error();
+        schsm_raise(g->ctx, SCHSM_R_PIN, "no PIN was entered for the card: %s", how);
+    }
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return ok;
+}
+
+/* genpkey cannot draw progress: say once, when stderr is a terminal, that the card is busy. The
+ * worst cases measured on CardContact cards: RSA-4096 several minutes, RSA-2048 under a minute. */
+static void gen_announce(const hsm_keygen_params *kp)
+{
+    if (!isatty(STDERR_FILENO))
+        return;
+    if (kp->type == HSM_KEY_RSA)
+        fprintf(stderr, "schsm: generating an RSA-%u key on the card, this takes up to %d minute%s\n",
+                kp->rsa_bits, kp->rsa_bits > 2048 ? 5 : 1, kp->rsa_bits > 2048 ? "s" : "");
+    else
+        fprintf(stderr, "schsm: generating an EC key on the card, this takes a few seconds\n");
+}
+
 static void *gen_card(schsm_gen *g)
 {
     hsm_keygen_params kp;
@@ -246,6 +294,10 @@ static void *gen_card(schsm_gen *g)
         return NULL;
     if (!schsm_login_for(g->ctx, t, g->pin_source, g->pin_value, NULL, NULL))
         return NULL;
+    if (g->pin_source == NULL && g->pin_value == NULL && g->ctx->cfg_pin_source == NULL
+        && hsm_token_needs_pin(t) == 1 && !gen_prompt_pin(g, t))
+        return NULL;
+    gen_announce(&kp);
     hsm_key hk;
     int rv = hsm_token_generate(t, &kp, &hk);
     if (rv != HSM_OK) {

@@ -104,7 +104,15 @@ static int set_md(schsm_sigctx *c, const char *name, EVP_MD **slot)
 
 static int init(schsm_sigctx *c, schsm_key *k, const OSSL_PARAM params[], int op)
 {
-    if (k == NULL || k->type != c->type) {
+    /* A NULL key re-initialises with the key set before (OpenSSL does so after a failed
+     * EVP_DigestSignFinal): not a mismatch, and no second error on top of the real one. */
+    if (k == NULL)
+        k = c->key;
+    if (k == NULL) {
+        schsm_raise(c->pctx, SCHSM_R_BAD_ARGS, "no key given for the signature");
+        return 0;
+    }
+    if (k->type != c->type) {
         schsm_raise(c->pctx, SCHSM_R_BAD_ARGS, "key type does not match the signature algorithm");
         return 0;
     }

@@ -9,6 +9,7 @@
 #include "store.h"
 #include "pool.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +28,7 @@
 #include "resolve.h"
 #include "uri.h"
 
-enum item_kind { ITEM_PRIVATE, ITEM_PUBLIC, ITEM_CERT };
+enum item_kind { ITEM_PRIVATE, ITEM_PUBLIC, ITEM_CERT, ITEM_NAME_KEY, ITEM_NAME_CERT };
 
 typedef struct {
     int kind;
@@ -70,6 +71,14 @@ static void *store_open(void *provctx, const char *uri)
     if (!schsm_uri_parse(uri, &s->uri, err, sizeof(err))) {
         /* the URI may carry a PIN, so only the parser's message is shown */
         schsm_raise(prov, SCHSM_R_BAD_URI, "bad schsm: URI: %s", err);
+        schsm_uri_clear(&s->uri);
+        free(s);
+        return NULL;
+    }
+    if (s->uri.pin_value != NULL
+        && hsm_pin_len_check(strlen(s->uri.pin_value), "pin-value", err, sizeof(err)) != HSM_OK) {
+        /* the card's length rule, before any APDU */
+        schsm_raise(prov, SCHSM_R_PIN, "%s; nothing was sent to the card", err);
         schsm_uri_clear(&s->uri);
         free(s);
         return NULL;
@@ -126,6 +135,16 @@ static int wants(const store_ctx *s, int kind)
     return s->expect == 0 || s->expect == info_type[kind];
 }
 
+/* A listing (storeutl 'schsm:' or by serial/token: nothing named, no type expected) gives each key
+ * and certificate a NAME object first: its full URI and a description with its label, so that
+ * storeutl shows what each object is and a URI to copy. Searches for one object stay as they were. */
+static int wants_names(const store_ctx *s)
+{
+    int conflict;
+    return s->expect == 0 && s->uri.type == SCHSM_URI_ANY && wanted_label(s, &conflict) == NULL
+           && !s->uri.has_id;
+}
+
 static int add_item(store_ctx *s, const store_item *it)
 {
     store_item *n = realloc(s->items, (s->n_items + 1) * sizeof(*n));
@@ -169,7 +188,11 @@ static int collect_keys(store_ctx *s, const char *label)
         memset(&it, 0, sizeof(it));
         it.key = keys[i];
         int ok = 1;
-        if (want_priv) {
+        if (wants_names(s)) {
+            it.kind = ITEM_NAME_KEY;
+            ok = add_item(s, &it);
+        }
+        if (ok && want_priv) {
             it.kind = ITEM_PRIVATE;
             ok = add_item(s, &it);
         }
@@ -206,9 +229,11 @@ static int collect_certs(store_ctx *s, const char *label)
             continue;
         store_item it;
         memset(&it, 0, sizeof(it));
-        it.kind = ITEM_CERT;
         it.cert = certs[i];
-        if (!add_item(s, &it)) {
+        it.kind = ITEM_NAME_CERT;
+        int ok = !wants_names(s) || add_item(s, &it);
+        it.kind = ITEM_CERT;
+        if (!ok || !add_item(s, &it)) {
             free(certs);
             schsm_raise(s->prov, SCHSM_R_INTERNAL, "out of memory");
             return 0;
@@ -284,16 +309,19 @@ static int enumerate(store_ctx *s)
 }
 
 /* The PIN goes to the token before the first private key leaves the store, because only now is
- * OpenSSL's passphrase callback at hand. A bare listing asks nobody: it passes URI or config PINs
- * only. */
+ * OpenSSL's passphrase callback at hand. A listing asks nobody: it passes URI or config PINs only.
+ * A listing is a search that is not for a private key alone: no object/id named, or neither
+ * type=private in the URI nor a caller that expects only a private key (dgst -sign, pkeyutl).
+ * storeutl 'schsm:object=web' and storeutl -alias web 'schsm:' thus need no PIN. */
 static int handle_pin(store_ctx *s, OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
     int conflict;
     int named = wanted_label(s, &conflict) != NULL || s->uri.has_id;
+    int for_use = s->uri.type == SCHSM_URI_PRIVATE || s->expect == OSSL_STORE_INFO_PKEY;
     if (s->pin_handled)
         return 1;
     s->pin_handled = 1;
-    if (!named)
+    if (!named || !for_use)
         return schsm_login_for(s->prov, s->token, s->uri.pin_source, s->uri.pin_value, NULL, NULL);
     return schsm_resolve_login(s->prov, s->token, s->uri.pin_source, s->uri.pin_value, pw_cb, pw_cbarg);
 }
@@ -322,6 +350,48 @@ static char *key_uri(const store_ctx *s, const hsm_key *k)
     u.pool = s->uri.pool;
     u.pin_source = s->uri.pin_source;
     return schsm_uri_format(&u);
+}
+
+/* The NAME object of a listed key or certificate: its URI (copy-pasteable, percent-encoded) and
+ * "EC key 'web'" / "certificate 'web'" as the description. */
+static int load_name(store_ctx *s, const store_item *it, OSSL_CALLBACK *cb, void *cbarg)
+{
+    int objtype = OSSL_OBJECT_NAME;
+    OSSL_PARAM params[4];
+    schsm_uri u;
+    char desc[HSM_LABEL_MAX + 64];
+    char *uri;
+    int ok;
+
+    if (it->kind == ITEM_NAME_KEY) {
+        uri = key_uri(s, &it->key);
+        snprintf(desc, sizeof(desc), "%s key '%s'", key_type_name(&it->key), it->key.label);
+    } else {
+        memset(&u, 0, sizeof(u));
+        u.reader = s->uri.reader;
+        u.token = s->uri.token;
+        u.serial = s->uri.serial;
+        u.object = it->cert.label[0] != '\0' ? (char *)it->cert.label : NULL;
+        if (it->cert.id_len > 0 && it->cert.id_len <= HSM_ID_MAX) {
+            memcpy(u.id, it->cert.id, it->cert.id_len);
+            u.id_len = it->cert.id_len;
+            u.has_id = 1;
+        }
+        u.type = SCHSM_URI_CERT;
+        uri = schsm_uri_format(&u);
+        snprintf(desc, sizeof(desc), "certificate '%s'", it->cert.label);
+    }
+    if (uri == NULL) {
+        schsm_raise(s->prov, SCHSM_R_INTERNAL, "out of memory");
+        return 0;
+    }
+    params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &objtype);
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA, uri, 0);
+    params[2] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DESC, desc, 0);
+    params[3] = OSSL_PARAM_construct_end();
+    ok = cb(params, cbarg);
+    free(uri);
+    return ok;
 }
 
 static int load_private(store_ctx *s, const store_item *it, OSSL_CALLBACK *cb, void *cbarg,
@@ -425,9 +495,12 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb, void *object_cb
         const store_item *it = &s->items[s->next++];
         int r = it->kind == ITEM_PRIVATE ? load_private(s, it, object_cb, object_cbarg, pw_cb, pw_cbarg)
                 : it->kind == ITEM_PUBLIC ? load_public(s, it, object_cb, object_cbarg)
-                : load_cert(s, it, object_cb, object_cbarg);
+                : it->kind == ITEM_CERT ? load_cert(s, it, object_cb, object_cbarg)
+                : load_name(s, it, object_cb, object_cbarg);
         if (r < 0)
             continue;
+        if (r == 0)
+            s->failed = 1;   /* the error reaches the caller's exit status (see store_eof) */
         return r;
     }
     return 1;   /* nothing more: eof() now says so */

@@ -5,7 +5,7 @@
 #   pool_cards_setup N   cards 0..N-1 ($T/cardI.state) hold key "pool-ec" (EC P-256, ID 0a);
 #                        $T/pool-ec.key (key-reference file with pool=yes, card 0 by serial),
 #                        $T/pool-ec.pub, CA $T/ca.pem, certificate $T/pool-ec.pem (CN localhost)
-#   pool_write_cnf       $T/pool.cnf: schsm (first) and default, PIN from $T/pin
+#   pool_write_cnf       $T/pool.cnf: schsm (first) and default, no reader, PIN from $T/pin
 #   signs I              SIGN commands card I received so far (needs SCHSM_SIM_DEBUG=apdu)
 export SCHSM_POOL_LOCK_DIR="$T/locks"
 export TOOL_PIN=$PIN SHAREPW=pool-share-pw
@@ -42,20 +42,8 @@ pool_cards_setup() {
 }
 
 pool_write_cnf() {
-    cat >"$T/pool.cnf" <<CNF
-openssl_conf = openssl_init
-[openssl_init]
-providers = provider_sect
-[provider_sect]
-schsm = schsm_sect
-default = default_sect
-[default_sect]
-activate = 1
-[schsm_sect]
-module = $SCHSM_BUILD/lib/schsm.so
-activate = 1
-pin-source = file:$T/pin
-CNF
+    TLS_READER= TLS_CNF_EXTRA="pin-source = file:$T/pin" tls_write_cnf schsm-first >/dev/null
+    mv "$T/schsm-first.cnf" "$T/pool.cnf"
 }
 
 signs() { grep -c '^apdu> 80 68' "$T/sim$1.trace" 2>/dev/null || true; }

@@ -58,15 +58,8 @@ tls_free_port() {
     return 1
 }
 
-wait_port() {   # PORT PID: until something listens on PORT (and PID still lives)
-    local i hex
-    hex=$(printf '%04X' "$1")
-    for i in $(seq 150); do
-        grep -q "^ *[0-9]*: 0100007F:$hex 00000000:0000 0A" /proc/net/tcp 2>/dev/null && return 0
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
+wait_port() {   # PORT PID: until PID (or a child) listens on PORT; see wait_listen in checks.sh
+    wait_listen "$1" "$2"
 }
 
 # --- the card and the PKI --------------------------------------------------------------------
@@ -141,7 +134,7 @@ nginx_start() {
     pwline="ssl_password_file $T/pin;"
     [ -n "${NGINX_NO_PASSWORD_FILE:-}" ] && pwline=
     cat >"$d/nginx.conf" <<CONF
-user root;
+user ${NGINX_USER:-root};
 master_process on;
 worker_processes $workers;
 pid $d/nginx.pid;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # OpenSC's leftovers and the card check (issue 11, part 4), through pcscd with the virtual card:
 # pkcs11-tool --delete-object, in either order (private key first, or public key first), leaves
 # the key's public-key file CEnn behind. `schsm-tool check` must find those orphans (exit 1),

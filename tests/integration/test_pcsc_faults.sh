@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Injected faults through pcscd (SCHSM_SIM_FAULT on schsm-sim --vpcd, counted per connection):
 # truncated and garbage answers, a status word, a reset, a delay and a failed state write in the
 # middle of a stream of signatures and a keygen; then a removal. Every run ends with exit 0 or a

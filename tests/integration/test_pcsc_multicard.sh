@@ -101,12 +101,29 @@ check_log_has token-unknown "token 'tok1'"
 # A reader substring that matches several readers is narrowed to those holding a card: "PCD B"
 # matches slot B 00 00 (card 2) and the empty slot B 00 01.
 sign_on narrowed-env 2 "schsm:object=k;type=private$Q" SCHSM_READER="PCD B"
+# The same rule in schsm-tool (--reader and SCHSM_READER) as in the store (issue 12 item 1).
+check tool-narrowed "$TOOL" --reader "PCD B" info --json
+check_log_has tool-narrowed "\"serial\": *\"${SER[2]}\""
+check tool-narrowed-env env SCHSM_READER="PCD B" "$TOOL" info --json
+check_log_has tool-narrowed-env "\"serial\": *\"${SER[2]}\""
+# ... and in provider key generation with the configuration's reader.
+cnf_select "$T/narrow.cnf" "reader = PCD B"
+check genpkey-narrowed env OPENSSL_CONF="$T/narrow.cnf" openssl genpkey -propquery provider=schsm \
+    -algorithm EC -pkeyopt group:P-256 -pkeyopt label:narrowed -pkeyopt "pin-source:file:$T/pin" -out "$T/narrowed.key"
+check genpkey-narrowed-on-card2 "$TOOL" --reader "${RD[2]}" export-pubkey --label narrowed --out "$T/narrowed.pub"
+check genpkey-narrowed-cleanup "$TOOL" --reader "${RD[2]}" --pin "$PIN" delete --label narrowed --yes
+# schsm-tool readers: every slot, with the three cards' serials and the empty slot.
+check readers-json env -u SCHSM_READER "$TOOL" readers --json
+check readers-three-cards python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if len([x for x in d if x["smartcard_hsm"]]) == 3 and len(d) == 4 and set(sys.argv[2:]) <= {x["serial"] for x in d} else 1)' \
+    "$(_logname readers-json)" "${SER[0]}" "${SER[1]}" "${SER[2]}"
+check_fail tool-ambiguous-names-cards env SCHSM_READER="Virtual PCD" "$TOOL" info
+check_log_has tool-ambiguous-names-cards "readers holding a SmartCard-HSM"
 # ... and, when several cards remain, by serial= / token=.
 sign_on env-and-token 1 "schsm:token=tok1;object=k;type=private$Q" SCHSM_READER="Virtual PCD"
 sign_on env-and-serial 0 "schsm:serial=${SER[0]};object=k;type=private$Q" SCHSM_READER="Virtual PCD"
-# A store listing by serial shows that card's key only (its private and public halves).
+# A store listing by serial shows that card's key only (its Name, private and public halves).
 check list-by-serial openssl storeutl $PROV -noout "schsm:serial=${SER[2]}$Q"
-check_log_has list-by-serial 'Total found: 2$'
+check_log_has list-by-serial 'Total found: 3$'  # Name, Pkey, Public key
 check pub-by-token openssl pkey $PROV -pubin -in "schsm:token=tok1;object=k;type=public" -pubout -out "$T/tok1.pem"
 check pub-by-token-is-card1 cmp "$T/tok1.pem" "$T/pub1.pem"
 

@@ -27,8 +27,21 @@ check error-is-clear grep -Eiq 'remov|no (token/)?card|not present|no smart ?car
 check_fail tool-removed "$TOOL" info
 check_log_has tool-removed '[Rr]emov|[Nn]o (token/)?card|not present|no (smart ?card|SmartCard-HSM)'
 
+# schsm-tool readers shows the empty reader; --wait waits for the card (issue 12 item 10).
+check readers-empty "$TOOL" readers --json
+check_log_has readers-empty '"smartcard_hsm": false'
+timeout 60 "$TOOL" --wait info --json >"$T/wait.out" 2>"$T/wait.err" </dev/null &
+WAITER=$!
+check waiter-waits kill -0 "$WAITER"
+check_fail waiter-no-output test -s "$T/wait.out"
+
 sim_start 0
 check reinserted wait_card 0
+check waiter-done wait "$WAITER"
+check waiter-saw-card grep -q '"serial"' "$T/wait.out"
+check waiter-said-why grep -q 'waiting for the card' "$T/wait.err"
+check readers-card "$TOOL" readers --json
+check_log_has readers-card '"smartcard_hsm": true'
 check sign-after-return signer_expect ok sign
 check sign-after-return-2 signer_expect ok sign
 

@@ -56,7 +56,7 @@ check_log_has list-new "\"label\": *\"seed\""
 check one-key-listed test "$(grep -o '"label": *"seed"' "$T/list-new.log" | wc -l)" -eq 1
 check id-kept test "$(json_id seed)" = "$OLD_ID"
 check storeutl openssl storeutl $PROV -noout "schsm:$Q"
-check_log_has storeutl 'Total found: 2$'
+check_log_has storeutl 'Total found: 3$'  # Name, Pkey, Public key
 check storeutl-pub openssl pkey $PROV -pubin -in "schsm:object=seed;type=public" -pubout -out "$T/store.pem"
 check store-pub-is-new cmp "$T/store.pem" "$T/new.pem"
 check sign-label openssl dgst -sha256 $PROV -sign "schsm:object=seed;type=private$Q" -out "$T/l.sig" "$T/data"

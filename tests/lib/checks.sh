@@ -99,6 +99,39 @@ check_log_lacks() {
     return 1
 }
 
+# _pid_tree PID: PID and all its descendants.
+_pid_tree() {
+    local c
+    echo "$1"
+    for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do _pid_tree "$c"; done
+}
+
+# wait_listen PORT PID: waits (bounded, about 30 s) until PID or one of its descendants holds a
+# listening TCP socket on PORT. Only that process's own socket counts: a log line or a listener
+# left by an earlier server on the same port is never taken for the new one. 1 when PID died or
+# the time ran out.
+wait_listen() {
+    local port=$1 pid=$2 hex i inodes p fd link ino
+    hex=$(printf ':%04X' "$port")
+    for i in $(seq 300); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        inodes=$(awk -v h="$hex" '$4 == "0A" && substr($2, length($2) - 4) == h { print $10 }' \
+            /proc/net/tcp /proc/net/tcp6 2>/dev/null)
+        if [ -n "$inodes" ]; then
+            for p in $(_pid_tree "$pid"); do
+                for fd in /proc/"$p"/fd/*; do
+                    link=$(readlink "$fd" 2>/dev/null) || continue
+                    for ino in $inodes; do
+                        [ "$link" = "socket:[$ino]" ] && return 0
+                    done
+                done
+            done
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
 finish() {
     echo "$PASSED passed, $FAILED failed"
     if declare -F finish_cleanup >/dev/null; then

@@ -57,7 +57,7 @@ apdu_count() {
     if [ -f "$1" ]; then grep -c '^apdu>' "$1"; else echo 0; fi
 }
 
-# json_check NAME PYTHON-EXPR: EXPR is true of the JSON in the log of check NAME (as d).
+# json_check NAME PYTHON-EXPR: evaluates EXPR on the JSON in the log of check NAME (as d).
 json_check() {
     if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
         "$(_logname "$1")" "$2" 2>/dev/null; then
@@ -65,4 +65,9 @@ json_check() {
     else
         FAILED=$((FAILED + 1)); echo "FAIL $1: $2"; sed 's/^/     | /' "$(_logname "$1")" | tail -n 20
     fi
+}
+# assert NAME CMD...: a plain shell condition as a check.
+assert() {
+    local name=$1; shift
+    if "$@"; then PASSED=$((PASSED + 1)); echo "ok   $name"; else FAILED=$((FAILED + 1)); echo "FAIL $name"; fi
 }

@@ -30,9 +30,9 @@ check_fail "name of the other key type refused" "$TOOL" --pin "$PIN" keygen --ty
 check_log_has "name of the other key type refused" 'rsa-oaep does not fit an EC key'
 
 # --- shown everywhere ---------------------------------------------------------------------------
-check "list" "$TOOL" list
-check_log_has "list" 'hashonly +\[algorithms: ecdsa-sha256\]'
-check_log_has "list" 'rsalist +\[algorithms: rsa-pss, rsa-decrypt, wrap\]'
+check "list" "$TOOL" list --long
+check_log_has "list" 'hashonly +schsm:object=hashonly;type=private +\[algorithms: ecdsa-sha256\]'
+check_log_has "list" 'rsalist +schsm:object=rsalist;type=private +\[algorithms: rsa-pss, rsa-decrypt, wrap\]'
 check_log_lacks "list" 'free +\['
 check "list --json" "$TOOL" list --json
 check "json lists" python3 -c '

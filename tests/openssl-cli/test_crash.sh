@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Crash safety (issue 9): a bounded loop of `kill -9` in the middle of keygen, genpkey, delete,
 # import-cert and unwrap-key. Each round holds the operation at a random APDU with an injected delay
 # (SCHSM_SIM_FAULT=apdu=K:delay=MS, said on stderr when it starts), kills it there, and waits for

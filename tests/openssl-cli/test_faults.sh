@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Injected card and disk faults (issue 9): each operation runs once with a fault at EVERY APDU index
 # it sends (counted first with SCHSM_DEBUG=apdu), for each fault kind, and once per state-file write
 # and fsync failure. Each time:

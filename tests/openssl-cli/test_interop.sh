@@ -31,10 +31,20 @@ check "cold sign" env SCHSM_DEBUG=apdu SCHSM_DEBUG_FILE="$T/cold-sign.trace" $OS
     -sign "schsm:object=k1;type=private?pin-value=$PIN" -out "$T/k1.sig" "$T/data" </dev/null
 budget cold-sign 7
 check "cold signature verifies" $OSSL dgst -sha256 -verify "$T/k1.pub" -signature "$T/k1.sig" "$T/data"
+check "key-reference file" $OSSL pkey $PROV -in "schsm:object=k1;type=private" -passin "pass:$PIN" -out "$T/k1.key"
+check "cold sign through the key-reference file" env SCHSM_DEBUG=apdu SCHSM_DEBUG_FILE="$T/keyref-sign.trace" \
+    $OSSL dgst $PROV -sha256 -sign "$T/k1.key" -passin "pass:$PIN" -out "$T/k1r.sig" "$T/data" </dev/null
+# SELECT, READ 2F02 (the serial, before any PIN), VERIFY status, VERIFY, SIGN (issue 13).
+budget keyref-sign 5
+check "its signature verifies" $OSSL dgst -sha256 -verify "$T/k1.pub" -signature "$T/k1r.sig" "$T/data"
 check "list" env SCHSM_DEBUG=apdu SCHSM_DEBUG_FILE="$T/list.trace" "$TOOL" list
-# SELECT, ENUMERATE, then per key once: its description C4nn, CEnn (EC curve, X.509 or not) and
-# the key file's FCP (SELECT CCnn: the algorithm list) = 2 + 3 per key.
-budget list 8
+# SELECT, ENUMERATE, then one READ of each key's description C4nn = 2 + 1 per key (issue 13).
+budget list 4
+check "list --long" env SCHSM_DEBUG=apdu SCHSM_DEBUG_FILE="$T/list-long.trace" "$TOOL" list --long
+# --long adds per key CEnn (EC curve, X.509 or not), the key file's FCP (SELECT CCnn: the algorithm
+# list) and once the serial (EF 2F02, for the full URIs) = 3 + 3 per key.
+budget list-long 9
+check_log_has "list --long" "prime256v1"
 check_fail "list reads the directory once" sh -c "[ \$(grep -c '^apdu> 80 58' '$T/list.trace') -gt 1 ]"
 
 # --- the device key (CC00, and C400 on some cards) is no user key ---

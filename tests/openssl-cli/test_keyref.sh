@@ -28,6 +28,18 @@ for k in web rsa1; do
     check "$k: reversed order same key" cmp "$T/$k.rev.pub" "$T/$k.pub"
 done
 
+# No PIN and no terminal (issue 12 item 8): one prompt at most, our reason, no generic STORE error.
+"$SCHSM_BUILD/bin/schsm-sim" --state "$STATE" --reset >/dev/null 2>&1
+check_fail "no PIN, no terminal" setsid -w $OSSL pkey $PROV -in "$T/rsa1.ref" -noout </dev/null
+check_log_has "no PIN, no terminal" "the user PIN is needed for this key"
+check_log_lacks "no PIN, no terminal" "unsupported"
+check "no PIN, no terminal: asked at most once" test "$(grep -c 'Enter pass phrase' "$(_logname "no PIN, no terminal")")" -le 1
+# An empty -passin: the reason, without "key type does not match the signature algorithm".
+check_fail "empty -passin: sign fails" $OSSL dgst $PROV -sha256 -sign "$T/web.ref" -passin pass: \
+    -out "$T/empty.sig" "$T/data" </dev/null
+check_log_has "empty -passin: sign fails" "PIN is needed"
+check_log_lacks "empty -passin: sign fails" "key type does not match"
+
 # Round trip of the reference itself, and the DER form.
 check "re-encode a loaded reference" $OSSL pkey $PROV -in "$T/web.ref" -passin "pass:$PIN" -out "$T/web2.ref" </dev/null
 check "re-encoded reference is identical" cmp "$T/web.ref" "$T/web2.ref"
@@ -48,6 +60,37 @@ $OSSL pkey -in "$T/soft.pem" -outform DER -out "$T/soft.der" 2>/dev/null
 check "software DER key loads with schsm active" $OSSL pkey $PROV -inform DER -in "$T/soft.der" -pubout -out "$T/soft3.pub"
 check "software DER key unchanged" cmp "$T/soft.pub" "$T/soft3.pub"
 check "public PEM loads with schsm active" $OSSL pkey $PROV -pubin -in "$T/web.pub" -noout
+
+# Hand-made references (issue 9 items 3, 7): a URI with query attributes is refused before any
+# PIN is sent, and a key type other than EC/RSA is named as unsupported.
+# handmade NAME KEYTYPE URI: writes $T/NAME.ref, a key reference PEM holding KEYTYPE and URI.
+handmade() {
+    printf 'asn1=SEQUENCE:ref\n[ref]\nv=INTEGER:1\nt=UTF8String:%s\nu=UTF8String:%s\n' "$2" "$3" >"$T/$1.cnf"
+    $OSSL asn1parse -genconf "$T/$1.cnf" -out "$T/$1.der" -noout >/dev/null 2>&1 || return 1
+    { echo "-----BEGIN SCHSM KEY REFERENCE-----"; base64 -w 64 "$T/$1.der"
+      echo "-----END SCHSM KEY REFERENCE-----"; } >"$T/$1.ref"
+}
+handmade plain RSA "schsm:object=rsa1;type=private"
+check "hand-made reference without query loads" $OSSL pkey $PROV -in "$T/plain.ref" -passin "pass:$PIN" \
+    -pubout -out "$T/plain.pub" </dev/null
+tries_before=$("$TOOL" info --json | grep -o '"pin_tries": *[0-9]*' | grep -o '[0-9]*$')
+handmade pinval RSA "schsm:object=rsa1;type=private?pin-value=999111"
+check_fail "reference with pin-value refused" $OSSL pkey $PROV -in "$T/pinval.ref" -passin "pass:$PIN" \
+    -noout </dev/null
+check_log_has "reference with pin-value refused" "never holds a PIN"
+check_log_lacks "reference with pin-value refused" "999111"
+check_fail "reference with pin-value refused (DER)" $OSSL pkey $PROV -inform DER -in "$T/pinval.der" \
+    -passin "pass:$PIN" -noout </dev/null
+# (from DER input OpenSSL 3.0's file: store replaces every decoder error with "unsupported")
+tries_after=$("$TOOL" info --json | grep -o '"pin_tries": *[0-9]*' | grep -o '[0-9]*$')
+check "no PIN try spent on a refused reference" test "$tries_before" = "$tries_after"
+handmade pinsrc RSA "schsm:object=rsa1;type=private?pin-source=env:X"
+check_fail "reference with pin-source refused" $OSSL pkey $PROV -in "$T/pinsrc.ref" -noout </dev/null
+check_log_has "reference with pin-source refused" "PIN source"
+handmade dsa DSA "schsm:object=rsa1;type=private"
+check_fail "DSA reference refused" $OSSL pkey $PROV -in "$T/dsa.ref" -passin "pass:$PIN" -noout </dev/null
+check_log_has "DSA reference refused" "unsupported key type 'DSA'"
+check_log_lacks "DSA reference refused" "replaced"
 
 # A broken reference is refused clearly; a deleted key is reported, never replaced by another.
 sed 's/^[A-Za-z0-9+\/]\{10\}/AAAAAAAAAA/' "$T/web.ref" >"$T/bad.ref"

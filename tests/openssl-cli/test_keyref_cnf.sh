@@ -45,7 +45,7 @@ for order in schsm-first default-first; do
     check "$order: sign with PIN from pin-source" env OPENSSL_CONF="$T/$order.cnf" $OSSL dgst -sha256 -sign "$T/web.key" -out "$T/$order.sig" "$T/data" </dev/null
     check "$order: verify without schsm" env OPENSSL_CONF=/dev/null $OSSL dgst -sha256 -verify "$T/web.pub" -signature "$T/$order.sig" "$T/data"
     check "$order: storeutl via the config reader" env OPENSSL_CONF="$T/$order.cnf" $OSSL storeutl -noout 'schsm:' </dev/null
-    check_log_has "$order: storeutl via the config reader" "Total found: 2"
+    check_log_has "$order: storeutl via the config reader" "Total found: 3"  # Name, Pkey, Public key
     # OpenSSL's own work is untouched: a software key and its use.
     check "$order: software key generation" env OPENSSL_CONF="$T/$order.cnf" $OSSL genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/$order.soft.pem"
     check "$order: software key is PKCS#8" grep -q "BEGIN PRIVATE KEY" "$T/$order.soft.pem"

@@ -48,10 +48,8 @@ for order in first last; do
                 timeout 20 $OSSL s_server $P -accept "127.0.0.1:$port" -naccept 1 -cert "$T/$cert.crt" \
                     -key "$key" -groups "$g" -$v -www >"$T/s_server.log" 2>&1 &
                 spid=$!
-                for _ in $(seq 1 100); do
-                    grep -q ACCEPT "$T/s_server.log" 2>/dev/null && break
-                    sleep 0.1
-                done
+                # the new server's own listening socket, never a log line an earlier one wrote
+                wait_listen "$port" "$spid" || { echo "s_server on port $port did not start:"; cat "$T/s_server.log"; }
                 check "$order: $v $g $cert handshake" bash -c "printf 'GET / HTTP/1.0\r\n\r\n' | timeout 20 $OSSL s_client $P \
                     -connect 127.0.0.1:$port -groups $g -$v -CAfile $T/$cert.crt -verify_return_error -ign_eof 2>&1 \
                     | grep -q 'Verification: OK\|Verify return code: 0'"

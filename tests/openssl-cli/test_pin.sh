@@ -43,11 +43,27 @@ check "config signature verifies" $OSSL dgst -provider default -sha256 -verify "
 check "config debug=apdu traced the SIGN" grep -q "^apdu> 80 68" "$T/cnf.trace"
 check "provider parameters" bash -c "OPENSSL_CONF='$T/openssl.cnf' $OSSL list -providers | grep -A3 schsm | grep -q 'status: active'"
 
+# A pin-value outside the card's length rule is refused before any APDU (issue 9 item 5).
+check_fail "short pin-value refused" env SCHSM_DEBUG=apdu SCHSM_DEBUG_FILE="$T/short.trace" \
+    $OSSL dgst $PROV -sha256 -sign "schsm:object=k;type=private?pin-value=12345" -out "$T/sig" "$T/data"
+check_log_has "short pin-value refused" "must have 6 to 16 characters \(5 given\)"
+check "short pin-value: no APDU" test "$(apdu_count "$T/short.trace")" = 0
+check_fail "short PIN via -passin refused" env SCHSM_DEBUG=apdu SCHSM_DEBUG_FILE="$T/short2.trace" \
+    $OSSL dgst $PROV -sha256 -sign "schsm:object=k;type=private" -passin pass:12345 -out "$T/sig" "$T/data"
+check_log_has "short PIN via -passin refused" "must have 6 to 16 characters \(5 given\)"
+check "short PIN via -passin: no VERIFY with data" sh -c "! grep -q '^apdu> 00 20 00 81 Lc=[1-9]' '$T/short2.trace'"
+check "still 3 tries after short PINs" test "$(tries)" = 3
+
 check_fail "wrong PIN (URI)" sign "schsm:object=k;type=private?pin-value=$WRONG"
 check_log_has "wrong PIN (URI)" "PIN"
 check_fail "wrong PIN not echoed" secret_echoed "schsm:object=k;type=private?pin-value=$WRONG" \
     "$(_logname "wrong PIN (URI)")" "$WRONG"
 check "one try consumed" test "$(tries)" = 2
+check "unblock after the URI test" "$TOOL" unblock-pin --so-pin "$SO_PIN"
+# storeutl with a wrong PIN: the failure reaches the exit status (issue 9 item 4).
+check_fail "storeutl wrong PIN fails" $OSSL storeutl $PROV "schsm:object=k;type=private?pin-value=$WRONG" </dev/null
+check_log_has "storeutl wrong PIN fails" "PIN"
+check "storeutl: one try consumed" test "$(tries)" = 2
 check_fail "wrong PIN (-passin)" sign "schsm:object=k;type=private" -passin "pass:$WRONG"
 check "one more try consumed" test "$(tries)" = 1
 

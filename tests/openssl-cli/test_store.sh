@@ -12,9 +12,13 @@ need "$TOOL"
 "$TOOL" export-pubkey --label k2 --out "$T/k2.tool.pub" >/dev/null 2>&1
 SERIAL=$("$TOOL" info 2>/dev/null | sed -n 's/^ *[Ss]erial[^:]*: *\([A-Z0-9]*\).*/\1/p' | head -1)
 
-# Listing: 2 keys, their 2 public keys, no certificates yet. A listing needs no PIN.
+# Listing: 2 keys, their 2 public keys, no certificates yet, each key introduced by a Name (its
+# URI, with its label as the description: issue 12 item 5). A listing needs no PIN.
 check "storeutl lists everything" $OSSL storeutl $PROV 'schsm:' </dev/null
-check_log_has "storeutl lists everything" "Total found: 4"
+check_log_has "storeutl lists everything" "Total found: 6"
+check_log_has "storeutl lists everything" "^0: Name: schsm:object=k1;id=%[0-9A-F]{2}.*;type=private$"
+check_log_has "storeutl lists everything" "^EC key 'k1'$"
+check_log_has "storeutl lists everything" "^RSA key 'k2'$"
 check_log_has "storeutl lists everything" "BEGIN SCHSM KEY REFERENCE"
 check_log_has "storeutl lists everything" "BEGIN PUBLIC KEY"
 check "storeutl public keys" $OSSL storeutl $PROV 'schsm:type=public' </dev/null
@@ -27,7 +31,19 @@ check_log_has "storeutl -keys" "Total found: 2"
 check "storeutl -certs (none yet)" $OSSL storeutl $PROV -certs 'schsm:' </dev/null
 check_log_has "storeutl -certs (none yet)" "Total found: 0"
 check "storeutl provider order reversed" $OSSL storeutl $PROV_REV 'schsm:' </dev/null
-check_log_has "storeutl provider order reversed" "Total found: 4"
+check_log_has "storeutl provider order reversed" "Total found: 6"
+
+# Narrowing a listing needs no PIN either, even without a terminal (issue 12 item 4).
+check "storeutl object=k1 without PIN or terminal" setsid -w $OSSL storeutl $PROV -noout 'schsm:object=k1' </dev/null
+check_log_has "storeutl object=k1 without PIN or terminal" "Total found: 2"
+check "storeutl -alias without PIN or terminal" setsid -w $OSSL storeutl $PROV -noout -alias k2 'schsm:' </dev/null
+check_log_has "storeutl -alias without PIN or terminal" "Total found: 2"
+check "a listing spends no VERIFY" env SCHSM_DEBUG=apdu SCHSM_DEBUG_FILE="$T/list.trace" \
+    setsid -w $OSSL storeutl $PROV -noout 'schsm:object=k1' </dev/null
+check "a listing spends no VERIFY: trace" sh -c "! grep -q '^apdu> 00 20 00 81 Lc=[1-9]' '$T/list.trace'"
+# The listed URI works as it is printed.
+uri=$(grep -o "^0: Name: .*" "$(_logname "storeutl lists everything")" | sed 's/^0: Name: //')
+check "listed URI signs" $OSSL dgst $PROV -sha256 -sign "$uri" -passin "pass:$PIN" -out "$T/listed.sig" "$T/k1.tool.pub"
 
 # Search by alias (label) and by id.
 check "storeutl -alias k2" $OSSL storeutl $PROV -passin "pass:$PIN" -alias k2 'schsm:' </dev/null
@@ -63,7 +79,7 @@ check_fail "wrong token label" $OSSL storeutl $PROV -noout 'schsm:token=nosuchto
 check_log_has "wrong token label" "no token matching token=nosuchtoken"
 
 # Missing objects name the reader and the token searched; bad URIs say what is wrong.
-check_fail "missing key" $OSSL pkey $PROV -in 'schsm:object=nope;type=private?pin-value=1' -noout
+check_fail "missing key" $OSSL pkey $PROV -in 'schsm:object=nope;type=private?pin-value=123456' -noout
 check_log_has "missing key" "no key matching 'object=nope;type=private' on token '.*' \(serial .*\) in reader 'sim:"
 check_fail "missing object" $OSSL storeutl $PROV 'schsm:object=nope' </dev/null
 check_log_has "missing object" "no key or certificate matching 'object=nope'"
@@ -82,7 +98,9 @@ if $OSSL req $PROV -x509 -new -key "schsm:object=k1;type=private?pin-value=$PIN"
     check "x509 from the card" $OSSL x509 $PROV -in 'schsm:object=k1;type=cert' -noout -subject </dev/null
     check_log_has "x509 from the card" "CN ?= ?k1"
     check "listing now has 5 objects" $OSSL storeutl $PROV -noout 'schsm:' </dev/null
-    check_log_has "listing now has 5 objects" "Total found: 5"
+    check_log_has "listing now has 5 objects" "Total found: 8"
+    check_log_has "listing now has 5 objects" "^certificate 'k1'$"
+    check_log_has "listing now has 5 objects" "Name: schsm:object=k1;id=%[0-9A-F%]*;type=cert$"
 else
     echo "note: certificate part not run (req or import-cert failed):"
     tail -3 "$T/req.log" "$T/import.log" 2>/dev/null | sed 's/^/     | /'

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # schsm-tool check and the ordering of multi-APDU changes (issues 9 and 11): delete removes every
 # file of a key and nothing else; an interrupted keygen or delete leaves a key that list and check
 # show as incomplete, and the same command run again cleans up; check --repair describes a key

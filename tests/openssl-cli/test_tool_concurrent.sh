@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Concurrent key management on one card (issue 9, item 1): two schsm-tool loops generate and
 # delete keys at once. Each process's key change re-SELECTs the applet, logging the other one out
 # between its login and its next command; every operation must log in again with the PIN it

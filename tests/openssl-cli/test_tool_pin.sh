@@ -17,6 +17,19 @@ run 0 "init" "$TOOL" init --so-pin $SO --pin $PIN
 tries pin_tries 3
 tries so_pin_tries 15
 run 0 "correct PIN verifies" "$TOOL" --pin $PIN verify-pin
+
+# PINs outside the card's length rule (6..16) are usage errors before any APDU (issue 9 item 5)
+for bad in "" 12345 12345678901234567 "$(printf 'x%.0s' $(seq 100))"; do
+    run 2 "PIN of ${#bad} characters is a usage error" env SCHSM_DEBUG=apdu "$TOOL" --pin "$bad" verify-pin
+    contains "PIN of ${#bad} characters: the rule is named" "6 to 16 characters (${#bad} given)"
+    lacks "PIN of ${#bad} characters: no APDU" "apdu>"
+    lacks "PIN of ${#bad} characters: no 'no error'" "no error"
+done
+printf '12345\n' >"$TMP/short.pin"
+run 2 "short PIN from --pin-source is a usage error" env SCHSM_DEBUG=apdu "$TOOL" --pin-source "file:$TMP/short.pin" verify-pin
+lacks "short PIN from --pin-source: no APDU" "apdu>"
+run 2 "short PIN for keygen is a usage error" "$TOOL" --pin 123 keygen --type ec:prime256v1 --label x
+run 2 "short new PIN for change-pin is a usage error" "$TOOL" --pin $PIN change-pin --new-pin 123
 tries pin_tries 3
 
 # one wrong PIN costs exactly one try

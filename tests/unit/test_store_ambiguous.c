@@ -175,6 +175,9 @@ START_TEST(ambiguous_label)
     ck_assert_int_eq(load_all("schsm:object=dup;type=private?pin-value=648219", OSSL_STORE_INFO_PKEY, err, sizeof(err)), -1);
     ck_assert_msg(strstr(err, "2 keys match") != NULL, "error was: %s", err);
     ck_assert_msg(strstr(err, "dup") != NULL, "error was: %s", err);
+    /* each candidate as a full URI to paste, its ID percent-encoded (issue 12 item 5) */
+    ck_assert_msg(strstr(err, "'schsm:object=dup;id=%") != NULL, "error was: %s", err);
+    ck_assert_msg(strstr(err, ";type=private'") != NULL, "error was: %s", err);
     /* the same for public keys */
     ck_assert_int_eq(load_all("schsm:object=dup;type=public", 0, err, sizeof(err)), -1);
     ck_assert_msg(strstr(err, "2 keys match") != NULL, "error was: %s", err);
@@ -182,7 +185,7 @@ START_TEST(ambiguous_label)
     /* a unique label next to it still works: private and public key */
     ck_assert_int_eq(load_all("schsm:object=unique?pin-value=648219", 0, err, sizeof(err)), 2);
     /* listing shows all three keys with their public keys */
-    ck_assert_int_eq(load_all("schsm:", 0, err, sizeof(err)), 6);
+    ck_assert_int_eq(load_all("schsm:", 0, err, sizeof(err)), 9);   /* and a Name each */
     ck_assert_int_eq(load_all("schsm:type=public", 0, err, sizeof(err)), 3);
 
     /* missing: names the token and the reader */

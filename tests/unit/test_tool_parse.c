@@ -12,6 +12,7 @@
 #include "tools/parse.c"
 #include "hsm/algs.h"
 #include "helper_run.h"
+#include "hsm/uri_text.h"
 
 static char why[512];
 
@@ -220,6 +221,39 @@ START_TEST(json_array)
 }
 END_TEST
 
+/* The curve list of help and errors: whole names only, even in a buffer too small for all. */
+START_TEST(curve_list)
+{
+    char full[TOOL_CURVE_LIST_MAX], small[40];
+    tool_curve_list(full, sizeof(full));
+    ck_assert_ptr_nonnull(strstr(full, "prime256v1/P-256"));
+    ck_assert_ptr_nonnull(strstr(full, "secp256k1"));
+    ck_assert_uint_lt(strlen(full) + 1, sizeof(full));   /* room to spare: never cut */
+    tool_curve_list(small, sizeof(small));
+    ck_assert_int_eq(strncmp(full, small, strlen(small)), 0);
+    /* it ends after a whole name: the next character of the full list is a separator */
+    ck_assert(full[strlen(small)] == ',' || full[strlen(small)] == '\0');
+}
+END_TEST
+
+/* URIs printed for objects: unreserved characters plain, others and every ID byte as %XX. */
+START_TEST(object_uris)
+{
+    static const uint8_t id[] = { 0x01, 0xAB, 0x2F };
+    char *u = hsm_object_uri("DENK0200834", "web server;1", id, sizeof(id), "private");
+    ck_assert_str_eq(u, "schsm:serial=DENK0200834;object=web%20server%3B1;id=%01%AB%2F;type=private");
+    free(u);
+    u = hsm_object_uri(NULL, "a-b_c.d~e", NULL, 0, NULL);
+    ck_assert_str_eq(u, "schsm:object=a-b_c.d~e");
+    free(u);
+    ck_assert_int_eq(hsm_pin_len_check(5, "user PIN", why, sizeof(why)), HSM_E_ARGS);
+    ck_assert_ptr_nonnull(strstr(why, "6 to 16 characters (5 given)"));
+    ck_assert_int_eq(hsm_pin_len_check(0, "user PIN", why, sizeof(why)), HSM_E_ARGS);
+    ck_assert_int_eq(hsm_pin_len_check(100, "user PIN", why, sizeof(why)), HSM_E_ARGS);
+    ck_assert_int_eq(hsm_pin_len_check(16, "user PIN", why, sizeof(why)), HSM_OK);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("tool_parse");
@@ -232,6 +266,8 @@ int main(void)
     tcase_add_test(tc, ids);
     tcase_add_test(tc, json_output);
     tcase_add_test(tc, json_array);
+    tcase_add_test(tc, curve_list);
+    tcase_add_test(tc, object_uris);
     suite_add_tcase(s, tc);
     return helper_run_suite(s);
 }
