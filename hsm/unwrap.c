@@ -84,6 +84,10 @@ int hsm_kb_find_same_key(hsm_token *t, EVP_PKEY *pub, uint8_t *ref)
     int rc = hsm_token_list_keys(t, &keys, &n);
     for (size_t i = 0; rc == HSM_OK && i < n && *ref == 0; i++) {
         EVP_PKEY *pk = NULL;
+        /* A key without description is an interrupted unwrap's leftover, not a key present: the
+         * unwrap resumes it (free_ref). */
+        if (keys[i].type == HSM_KEY_NONE)
+            continue;
         if (hsm_token_public_key(t, &keys[i], &pk) == HSM_OK && EVP_PKEY_eq(pk, pub) == 1)
             *ref = keys[i].key_ref;
         EVP_PKEY_free(pk);
