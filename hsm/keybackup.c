@@ -137,7 +137,8 @@ int hsm_kb_key_meta_read(hsm_card *c, uint8_t ref, hsm_kb_key_meta *m)
 
 void hsm_kb_delete_files(hsm_card *c, uint8_t ref)
 {
-    static const uint8_t prefixes[] = { HSM_PREFIX_KEY, HSM_PREFIX_PRKD, HSM_PREFIX_EE_CERT, HSM_PREFIX_REQ_KEEP };
+    /* The description first: no prefix leaves a description of a key that is gone. */
+    static const uint8_t prefixes[] = { HSM_PREFIX_PRKD, HSM_PREFIX_KEY, HSM_PREFIX_EE_CERT, HSM_PREFIX_REQ_KEEP };
     for (size_t i = 0; i < sizeof(prefixes); i++) {
         int rv = hsm_card_delete_file(c, FID(prefixes[i], ref));
         (void)rv;   /* best effort; absent files are fine */

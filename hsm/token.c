@@ -378,6 +378,28 @@ hsm_card *hsm_token_lock(hsm_token *t)
     return t->card;
 }
 
+int hsm_token_file_ids(hsm_token *t, hsm_bytes *fids)
+{
+    if (t == NULL || fids == NULL)
+        return HSM_E_ARGS;
+    int rc = tok_enter(t);
+    if (rc != HSM_OK)
+        return rc;
+    rc = tok_lookup_dir(t);
+    hsm_bytes_clear(fids);
+    if (rc == HSM_OK && t->fids.len > 0)
+        rc = hsm_bytes_put(fids, t->fids.data, t->fids.len);
+    tok_leave(t);
+    return rc;
+}
+
+int hsm_token_relogin_once(hsm_token *t, int rc, int *retried)
+{
+    if (t == NULL || retried == NULL)
+        return 0;
+    return tok_relogin_once(t, &rc, retried);
+}
+
 hsm_card *hsm_token_lock_login(hsm_token *t)
 {
     if (t == NULL || tok_enter(t) != HSM_OK)

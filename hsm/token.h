@@ -65,6 +65,15 @@ int hsm_token_serial(hsm_token *t, char *serial, size_t cap);
  * return. NULL on failure (hsm_token_error() says why); then do NOT call hsm_token_unlock(). */
 hsm_card *hsm_token_lock(hsm_token *t);
 void hsm_token_unlock(hsm_token *t, int dirty);
+/* Inside hsm_token_lock(): a management command (write, delete, unwrap ...) answered rc. Returns 1
+ * when that was 6982 for the first time in this lock (another program re-selected the applet,
+ * logging everyone out, after the login of an earlier transaction) and a new login with the held
+ * PIN worked: send the command again. Never resends a PIN the card did not confirm; 0 otherwise
+ * (hsm_token_error() says why when the new login failed). */
+int hsm_token_relogin_once(hsm_token *t, int rc, int *retried);
+/* The card's file list (the ENUMERATE answer: 2-byte FIDs), read as a lookup reads the directory:
+ * inside a snapshot it costs nothing more. */
+int hsm_token_file_ids(hsm_token *t, hsm_bytes *fids);
 /* hsm_token_lock() that also logs in with the held PIN when the card needs it (for commands that
  * need the user PIN after a re-SELECT dropped the login). NULL on failure, as hsm_token_lock(). */
 hsm_card *hsm_token_lock_login(hsm_token *t);
@@ -208,7 +217,13 @@ typedef struct {
 /* Generates a key on the card and writes its C4nn, at the lowest free key reference. On any
  * failure after the card created the key, the key, C4nn and CEnn are removed again. */
 int hsm_token_generate(hsm_token *t, const hsm_keygen_params *p, hsm_key *out);
-/* Deletes CCnn, C4nn, CEnn and CBnn of the key (nothing else). */
+/* Leftovers of an interrupted keygen or delete of the key labelled label: key references without
+ * a description whose CV request (CEnn/CBnn) carries the holder reference keygen derives from the
+ * label. *found counts them; unless dry_run they are removed (user PIN as for delete).
+ * hsm_token_generate() removes its own leftovers before it generates. */
+int hsm_token_remove_leftovers(hsm_token *t, const char *label, int dry_run, size_t *found);
+/* Deletes C4nn (first: the key then shows as incomplete, never a description of nothing), CCnn,
+ * CEnn and CBnn of the key (nothing else). */
 int hsm_token_delete_key(hsm_token *t, const hsm_key *k);
 /* Stores an X.509 certificate (DER) in CEnn of the key, replacing the CV request there.
  * The authenticated CV request (67..., the key's attestation) is first copied to EF CBnn

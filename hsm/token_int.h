@@ -108,6 +108,12 @@ void tok_confirm_inherited(hsm_token *t);
  * refuse when this process already sent the held PIN without the card confirming it. */
 int tok_login_held(hsm_token *t, int only_proven);
 void tok_pin_clear(hsm_token *t);
+/* A management command (generate, write, delete, unwrap) answered rc. When that is 6982 for the
+ * first time in this transaction (another program re-selected the applet since our login, which
+ * came from an earlier transaction): log in again with the held PIN, never one that was sent
+ * without the card confirming it, and return 1 = repeat the command. 0 = do not repeat; when the
+ * new login failed, *rc is its result and the error text says why. */
+int tok_relogin_once(hsm_token *t, int *rc, int *retried);
 
 /* token_algs.c: the algorithm list of key reference ref (one SELECT the first time). */
 int tok_read_algs(hsm_token *t, uint8_t ref, hsm_alg_list *out);

@@ -5,6 +5,7 @@
 #include "hsm/crypto.h"
 #include "hsm/rv.h"
 #include "hsm/sw.h"
+#include "hsm/trace.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -192,6 +193,22 @@ int tok_login_held(hsm_token *t, int only_proven)
         tok_pin_clear(t);
     }
     return rc;
+}
+
+int tok_relogin_once(hsm_token *t, int *rc, int *retried)
+{
+    if (*rc != HSM_E_SW || *retried || t->card == NULL || hsm_card_last_sw(t->card) != 0x6982)
+        return 0;
+    *retried = 1;
+    hsm_log("management command answered 6982: another program logged us out; logging in again");
+    t->logged_in = 0;
+    int lrc = tok_login_held(t, 1);
+    if (lrc != HSM_OK) {
+        *rc = lrc;
+        return 0;
+    }
+    t->err[0] = '\0';   /* the first answer's message no longer applies */
+    return 1;
 }
 
 int hsm_pin_len_check(size_t len, const char *what, char *why, size_t why_len)

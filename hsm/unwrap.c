@@ -84,6 +84,10 @@ int hsm_kb_find_same_key(hsm_token *t, EVP_PKEY *pub, uint8_t *ref)
     int rc = hsm_token_list_keys(t, &keys, &n);
     for (size_t i = 0; rc == HSM_OK && i < n && *ref == 0; i++) {
         EVP_PKEY *pk = NULL;
+        /* A key without description is an interrupted unwrap's leftover, not a key present: the
+         * unwrap resumes it (free_ref). */
+        if (keys[i].type == HSM_KEY_NONE)
+            continue;
         if (hsm_token_public_key(t, &keys[i], &pk) == HSM_OK && EVP_PKEY_eq(pk, pub) == 1)
             *ref = keys[i].key_ref;
         EVP_PKEY_free(pk);
@@ -114,21 +118,41 @@ static int find_clashes(hsm_token *t, const hsm_prkd *d, hsm_kb_unwrap_info *inf
     return HSM_OK;
 }
 
-/* Lowest key reference with none of the key's files, so nothing old is overwritten. */
-static int free_ref(hsm_card *c)
+/* Lowest key reference with none of the key's files, so nothing old is overwritten; or the one an
+ * interrupted unwrap of this same file left: no description yet, and CEnn holds the file's
+ * certificate byte for byte (it is written first). There the unwrap resumes (*resumed), skipping
+ * UNWRAP when the key is there already (*has_key). */
+static int free_ref(hsm_card *c, const uint8_t *cert, size_t cert_len, int *resumed, int *has_key)
 {
     hsm_bytes fids = HSM_BYTES_INIT;
-    uint8_t used[256] = { 0 };
+    uint8_t used[256] = { 0 }, desc[256] = { 0 }, pub[256] = { 0 }, key[256] = { 0 };
+    *resumed = *has_key = 0;
     if (hsm_card_enumerate(c, &fids) != HSM_OK) {
         hsm_bytes_free(&fids);
         return -1;
     }
     for (size_t i = 0; i + 1 < fids.len; i += 2) {
-        uint8_t pre = fids.data[i];
+        uint8_t pre = fids.data[i], r = fids.data[i + 1];
         if (pre == HSM_PREFIX_KEY || pre == HSM_PREFIX_PRKD || pre == HSM_PREFIX_EE_CERT || pre == HSM_PREFIX_REQ_KEEP)
-            used[fids.data[i + 1]] = 1;
+            used[r] = 1;
+        desc[r] |= pre == HSM_PREFIX_PRKD;
+        pub[r] |= pre == HSM_PREFIX_EE_CERT;
+        key[r] |= pre == HSM_PREFIX_KEY;
     }
     hsm_bytes_free(&fids);
+    for (int r = 1; cert != NULL && r <= 255; r++) {
+        if (!pub[r] || desc[r])
+            continue;
+        hsm_bytes ce = HSM_BYTES_INIT;
+        int same = hsm_card_read_file(c, FID(HSM_PREFIX_EE_CERT, r), &ce) == HSM_OK && ce.len == cert_len &&
+                   memcmp(ce.data, cert, cert_len) == 0;
+        hsm_bytes_free(&ce);
+        if (same) {
+            *resumed = 1;
+            *has_key = key[r];
+            return r;
+        }
+    }
     for (int ref = 1; ref <= 255; ref++)
         if (!used[ref])
             return ref;
@@ -243,7 +267,7 @@ int hsm_kb_unwrap(hsm_token *t, const uint8_t *file, size_t len, const hsm_kb_un
         rc = HSM_E_COMM;
         goto out;
     }
-    int changed = 0, ref = 0;
+    int changed = 0, ref = 0, resumed = 0, has_key = 0, retried = 0;
     uint16_t unwrap_sw = 0;
     hsm_kb_domain doms[HSM_KB_MAX_DOMAINS];
     size_t nd = 0;
@@ -251,15 +275,32 @@ int hsm_kb_unwrap(hsm_token *t, const uint8_t *file, size_t len, const hsm_kb_un
     if (hsm_kb_domain_for_kcv(doms, nd, info->hdr.kcv, r) < 0)
         rc = HSM_E_VERIFY;
     if (rc == HSM_OK) {
-        ref = free_ref(c);
+        ref = free_ref(c, wf.cert, wf.cert_len, &resumed, &has_key);
         if (ref <= 0) {
             hsm_kb_fail(r, HSM_KB_NO_SLOT, ref < 0 ? "cannot list the card's files to find a free key reference; "
                         "retry" : "no free key reference left (255 keys): delete keys you no longer need");
             rc = HSM_E_NOT_FOUND;
         }
     }
-    if (rc == HSM_OK) {
-        rc = hsm_card_unwrap(c, (uint8_t)ref, wf.blob, wf.blob_len);
+    /* Order: certificate, key, origin chain, description. Each prefix an interruption can leave is
+     * recognisable: a certificate alone (an orphan file for check --repair, and where a rerun
+     * resumes), a key with it but no description (completed by a rerun, or described by check
+     * --repair), never a description of a key that is not there. */
+    if (rc == HSM_OK && wf.cert != NULL && !resumed) {
+        changed = 1;
+        do
+            rc = hsm_card_write_file(c, FID(HSM_PREFIX_EE_CERT, ref), wf.cert, wf.cert_len);
+        while (hsm_token_relogin_once(t, rc, &retried));
+        if (rc != HSM_OK) {
+            r->sw = rc == HSM_E_SW ? hsm_card_last_sw(c) : 0;
+            hsm_kb_fail(r, HSM_KB_CARD, "cannot write the key's certificate (%s); nothing was unwrapped",
+                        rc == HSM_E_SW ? hsm_sw_message(r->sw, INS_UPDATE) : hsm_rv_text(rc));
+        }
+    }
+    if (rc == HSM_OK && !has_key) {
+        do
+            rc = hsm_card_unwrap(c, (uint8_t)ref, wf.blob, wf.blob_len);
+        while (hsm_token_relogin_once(t, rc, &retried));
         changed = 1;
         if (rc == HSM_E_SW)
             unwrap_sw = hsm_card_last_sw(c);
@@ -283,13 +324,9 @@ int hsm_kb_unwrap(hsm_token *t, const uint8_t *file, size_t len, const hsm_kb_un
         }
     }
     if (rc == HSM_OK) {
-        int rv = HSM_OK;
-        if (prkd.len > 0)
+        int rv = restore_origin_chain(c, (uint8_t)ref, &wf);
+        if (rv == HSM_OK && prkd.len > 0)
             rv = hsm_card_write_file(c, FID(HSM_PREFIX_PRKD, ref), prkd.data, prkd.len);
-        if (rv == HSM_OK && wf.cert != NULL)
-            rv = hsm_card_write_file(c, FID(HSM_PREFIX_EE_CERT, ref), wf.cert, wf.cert_len);
-        if (rv == HSM_OK)
-            rv = restore_origin_chain(c, (uint8_t)ref, &wf);
         if (rv != HSM_OK) {
             /* Nothing half-made: a key without its description would be invisible to OpenSC. */
             r->sw = rv == HSM_E_SW ? hsm_card_last_sw(c) : 0;

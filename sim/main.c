@@ -9,6 +9,7 @@
  * --profile NAME or $SCHSM_SIM_PROFILE names (cardcontact when neither); the profile then stays
  * with the state file. */
 #include "sim/card.h"
+#include "sim/fault.h"
 #include "sim/store.h"
 #include "sim/vpcd.h"
 
@@ -44,7 +45,19 @@ static void usage(FILE *f)
             "  --version     print the version\n"
             "environment: SCHSM_SIM_LATENCY_US=N adds N microseconds per APDU; SCHSM_DEBUG=apdu traces APDUs;\n"
             "  SCHSM_SIM_PROFILE=NAME as --profile (also for sim: readers of the provider and schsm-tool);\n"
-            "  SCHSM_SIM_FIRMWARE=X.Y sets the firmware version of a card created on first use (also sim: readers)\n");
+            "  SCHSM_SIM_FIRMWARE=X.Y sets the firmware version of a card created on first use (also sim: readers)\n"
+            "  SCHSM_SIM_FAULT=RULE[,RULE...] injects faults, for sim: readers and --vpcd. RULE is one of\n"
+            "    apdu=N:sw=XXXX   the Nth command APDU is not executed; the card answers XXXX\n"
+            "    apdu=N:truncate  executed; only the first half of the response arrives\n"
+            "    apdu=N:garbage   executed; the response is replaced by random bytes\n"
+            "    apdu=N:remove    not executed; the card is pulled (--vpcd: the connection drops and is\n"
+            "                     made again, a re-insertion)\n"
+            "    apdu=N:reset     the card is reset just before the command, which meets the fresh card\n"
+            "    apdu=N:delay=MS  the answer comes MS milliseconds later\n"
+            "    write=N:enospc, write=N:eio  the Nth state-file write fails (the change is lost)\n"
+            "    fsync=N:fail     the Nth fsync of the state file fails (the change is lost)\n"
+            "  N counts from 1 per process (per vpcd connection with --vpcd); p=0.01 in place of N fires\n"
+            "  with that probability (seed: SCHSM_SIM_FAULT_SEED). Each fault is said on stderr.\n");
 }
 
 static const char *why(int rc)
@@ -110,6 +123,12 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
+    }
+    const char *faults = getenv("SCHSM_SIM_FAULT");
+    char fwhy[256];
+    if (faults != NULL && *faults != '\0' && sim_fault_parse_check(faults, fwhy, sizeof(fwhy)) != 0) {
+        fprintf(stderr, "schsm-sim: %s\n", fwhy);
+        return 2;
     }
     unsigned major = 0, minor = 0;
     if (version != NULL) {

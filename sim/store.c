@@ -5,6 +5,7 @@
  * is fsync()ed, so the file is always either the old or the new state. */
 #include "sim/store.h"
 #include "sim/sim_int.h"
+#include "sim/fault.h"
 
 #include "hsm/rv.h"
 
@@ -139,7 +140,14 @@ static int save(sim_store *s, int durable)
     int fd = mkstemp(tmp);
     rc = HSM_E_COMM;
     if (fd >= 0) {
-        int ok = write_all(fd, b.data, b.len) && (!durable || fsync(fd) == 0);
+        /* SCHSM_SIM_FAULT write=/fsync= rules (sim/fault.h) fail here as a full or broken disk would. */
+        int ferr = sim_fault_next_write();
+        int ok = ferr == 0 && write_all(fd, b.data, b.len);
+        if (ok && durable && (ferr = sim_fault_next_fsync()) == 0 && fsync(fd) != 0)
+            ferr = errno;
+        ok = ok && ferr == 0;
+        if (ferr != 0)
+            errno = ferr;
         ok = close(fd) == 0 && ok;
         if (ok && rename(tmp, s->path) == 0) {
             rc = durable ? fsync_dir(s->path) : HSM_OK;
@@ -151,6 +159,8 @@ static int save(sim_store *s, int durable)
     }
     free(tmp);
     hsm_bytes_free(&b);
+    if (rc != HSM_OK)
+        s->have_seen = 0;   /* what we hold was not saved: the next refresh() reloads the file */
     return rc;
 }
 
@@ -318,7 +328,10 @@ int sim_store_save(sim_store *s)
     if (s == NULL || s->lockfd < 0)
         return HSM_E_ARGS;
     s->pending = 0;
-    return save(s, sim_card_last_persistent(s->card));
+    int rc = save(s, sim_card_last_persistent(s->card));
+    if (rc != HSM_OK && refresh(s) != HSM_OK)
+        s->have_seen = 0;   /* the change was lost, as on a card whose write failed: back to the file */
+    return rc;
 }
 
 int sim_store_held(const sim_store *s)

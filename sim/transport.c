@@ -6,9 +6,10 @@
  * A power cycle by another process makes the next begin() return HSM_E_RESET (once), and a
  * transmit outside a transaction return HSM_E_RESET without executing the command, as PC/SC does.
  * SCHSM_SIM_LATENCY_US=N sleeps N microseconds per APDU to model card latency (default 0).
- * Tracing is done by hsm_card_transmit, not here. */
+ * SCHSM_SIM_FAULT injects faults (sim/fault.h). Tracing is done by hsm_card_transmit, not here. */
 #include "sim/transport.h"
 #include "sim/card.h"
+#include "sim/fault.h"
 #include "sim/store.h"
 
 #include "hsm/rv.h"
@@ -54,8 +55,9 @@ static int tr_transmit(hsm_transport *base, const uint8_t *cmd, size_t cmd_len, 
     }
     model_latency(t);
     hsm_bytes r = HSM_BYTES_INIT;
-    int changed = sim_card_process(sim_store_card(t->store), cmd, cmd_len, &r);
-    int rc = changed < 0 ? HSM_E_COMM : HSM_OK;
+    sim_fault f = sim_fault_next_apdu();   /* SCHSM_SIM_FAULT (sim/fault.h) */
+    int changed = sim_fault_before(&f, t->store, &r) ? 0 : sim_card_process(sim_store_card(t->store), cmd, cmd_len, &r);
+    int rc = changed < 0 ? HSM_E_COMM : f.kind == SIM_FAULT_REMOVE ? HSM_E_NO_CARD : HSM_OK;
     if (t->in_tx) {
         if (changed > 0 && sim_store_save(t->store) != HSM_OK)
             rc = HSM_E_COMM;
@@ -63,6 +65,7 @@ static int tr_transmit(hsm_transport *base, const uint8_t *cmd, size_t cmd_len, 
         rc = HSM_E_COMM;
     }
     if (rc == HSM_OK) {
+        sim_fault_mangle(&f, r.data, &r.len);
         if (r.len > *resp_len) {
             rc = HSM_E_ARGS;
         } else {

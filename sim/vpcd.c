@@ -13,7 +13,7 @@
  *
  * SCHSM_SIM_LATENCY_US (microseconds, default 0) delays every APDU, as in the sim transport, to
  * model a real card's latency. SCHSM_DEBUG=apdu traces the APDUs the card receives (header and
- * lengths only, never data). */
+ * lengths only, never data). SCHSM_SIM_FAULT injects faults per connection (sim/fault.h). */
 #include "sim/vpcd.h"
 
 #include <arpa/inet.h>
@@ -35,6 +35,7 @@
 #include "hsm/rv.h"
 #include "hsm/trace.h"
 #include "sim/card.h"
+#include "sim/fault.h"
 #include "sim/store.h"
 
 enum {
@@ -172,10 +173,12 @@ static int vpcd_send_frame(int fd, const uint8_t *p, size_t n)
     return ok;
 }
 
-/* Runs one APDU against the card in the store; resp gets data || SW1 SW2. */
-static void vpcd_apdu(sim_store *st, const uint8_t *cmd, size_t len, hsm_bytes *resp,
-                      unsigned long latency_us)
+/* Runs one APDU against the card in the store; resp gets data || SW1 SW2 (or, with an injected
+ * truncate/garbage fault, what that leaves). Returns 1 when an injected fault pulled the card. */
+static int vpcd_apdu(sim_store *st, const uint8_t *cmd, size_t len, hsm_bytes *resp,
+                     unsigned long latency_us, int *mangled)
 {
+    *mangled = 0;
     hsm_bytes_clear(resp);
     resp->len = 0;
     hsm_trace_command(cmd, len);
@@ -186,9 +189,10 @@ static void vpcd_apdu(sim_store *st, const uint8_t *cmd, size_t len, hsm_bytes *
         fprintf(stderr, "schsm-sim: cannot lock the card state: %s\n", hsm_rv_text(rv));
         hsm_bytes_put_u16(resp, 0x6F00);
         hsm_trace_response(0, 0x6F00);
-        return;
+        return 0;
     }
-    int changed = sim_card_process(sim_store_card(st), cmd, len, resp);
+    sim_fault f = sim_fault_next_apdu();   /* SCHSM_SIM_FAULT (sim/fault.h) */
+    int changed = sim_fault_before(&f, st, resp) ? 0 : sim_card_process(sim_store_card(st), cmd, len, resp);
     if (changed < 0 || resp->oom || resp->len < 2 || resp->len > VPCD_MAX_MSG) {
         hsm_bytes_clear(resp);
         resp->len = 0;
@@ -205,10 +209,13 @@ static void vpcd_apdu(sim_store *st, const uint8_t *cmd, size_t len, hsm_bytes *
     }
     if (resp->oom || resp->len < 2) {
         hsm_trace_response(0, 0x6F00);   /* out of memory: the caller answers 6F00 */
-        return;
+        return f.kind == SIM_FAULT_REMOVE;
     }
     uint16_t sw = (uint16_t)((resp->data[resp->len - 2] << 8) | resp->data[resp->len - 1]);
     hsm_trace_response(resp->len - 2, sw);
+    sim_fault_mangle(&f, resp->data, &resp->len);
+    *mangled = f.kind == SIM_FAULT_TRUNCATE || f.kind == SIM_FAULT_GARBAGE;
+    return f.kind == SIM_FAULT_REMOVE;
 }
 
 static void vpcd_power_cycle(sim_store *st)
@@ -227,6 +234,7 @@ static int vpcd_serve(int fd, sim_store *st, unsigned long latency_us)
      * security state. Power-off and reset drop it too; power-on after power-off adds nothing. */
     int fresh = 1;
     int result = 0;
+    sim_fault_restart();   /* injected faults count per connection */
 
     for (;;) {
         uint8_t hdr[2];
@@ -279,10 +287,14 @@ static int vpcd_serve(int fd, sim_store *st, unsigned long latency_us)
         if (fresh)
             vpcd_power_cycle(st);
         fresh = 0;
-        vpcd_apdu(st, msg, n, &resp, latency_us);
+        int mangled;
+        if (vpcd_apdu(st, msg, n, &resp, latency_us, &mangled)) {
+            OPENSSL_cleanse(msg, n);
+            break;   /* an injected removal: drop the connection; reconnecting re-inserts the card */
+        }
         static const uint8_t sw_fail[2] = { 0x6F, 0x00 };
-        int ok = resp.oom || resp.len < 2 ? vpcd_send_frame(fd, sw_fail, 2)
-                                          : vpcd_send_frame(fd, resp.data, resp.len);
+        int ok = !mangled && (resp.oom || resp.len < 2) ? vpcd_send_frame(fd, sw_fail, 2)
+                                                         : vpcd_send_frame(fd, resp.data, resp.len);
         /* Command and response bytes may hold PINs or key material. */
         OPENSSL_cleanse(msg, n);
         hsm_bytes_clear(&resp);

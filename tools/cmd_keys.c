@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include "hsm/algs.h"
+#include "hsm/check.h"
 #include "hsm/crypto.h"
 #include "hsm/curves.h"
 #include "hsm/rv.h"
@@ -147,22 +148,52 @@ static int run_keygen(tool_ctx *ctx, tool_args *a)
 
 /* ---- delete ---- */
 
+/* delete --label L run again after an interruption: the key is gone or incomplete, but what is
+ * left of it (recognised by keygen's marker) goes too. Returns -1 when there is nothing of it. */
+static int delete_leftovers(tool_ctx *ctx, tool_args *a)
+{
+    const char *label = tool_arg(a, "label");
+    size_t n = 0;
+    if (label == NULL || tool_arg(a, "id") != NULL || *label == '\0' || tool_open(ctx) != TOOL_OK ||
+        hsm_token_remove_leftovers(ctx->tok, label, 1, &n) != HSM_OK || n == 0)
+        return -1;
+    if (!tool_flag(a, "yes"))
+        return tool_usage_error(ctx, "key '%s' is gone, but %zu incomplete key reference%s left by an interrupted "
+                                "operation on it remain: pass --yes to remove them", label, n, n == 1 ? "" : "s");
+    int rc = tool_login(ctx, 0);
+    if (rc == TOOL_OK && hsm_token_remove_leftovers(ctx->tok, label, 0, &n) != HSM_OK)
+        rc = tool_token_fail(ctx, "the leftovers were not removed");
+    if (rc == TOOL_OK)
+        printf("Removed %zu incomplete key reference%s left of key '%s' by an interrupted operation.\n", n,
+               n == 1 ? "" : "s", label);
+    return rc;
+}
+
 static int run_delete(tool_ctx *ctx, tool_args *a)
 {
     hsm_key k;
-    int rc = tool_find_key(ctx, a, &k);
+    const char *label = tool_arg(a, "label");
+    int rc = tool_open(ctx);
+    if (rc != TOOL_OK)
+        return rc;
+    hsm_token_snapshot_begin(ctx->tok);   /* one directory read for both lookups */
+    if (label != NULL && *label != '\0' && tool_arg(a, "id") == NULL &&
+        hsm_token_find_key(ctx->tok, label, NULL, 0, &k) == HSM_E_NOT_FOUND) {
+        int lrc = delete_leftovers(ctx, a);
+        if (lrc >= 0) {
+            hsm_token_snapshot_end(ctx->tok);
+            return lrc;
+        }
+    }
+    rc = tool_find_key(ctx, a, &k);
+    hsm_token_snapshot_end(ctx->tok);
     if (rc != TOOL_OK)
         return rc;
     char *idhex = hsm_hex_encode(k.id, k.id_len);
     char q[512];
     snprintf(q, sizeof(q), "Delete key '%s' (id %s, key ref %u) and its certificate for good?", k.label,
              idhex ? idhex : "?", k.key_ref);
-    if (!tool_flag(a, "yes")) {
-        if (!tool_have_tty())
-            rc = tool_usage_error(ctx, "deleting a key cannot be undone: pass --yes to confirm");
-        else if (!tool_confirm(q))
-            rc = tool_error(ctx, TOOL_FAIL, "not confirmed: nothing was deleted");
-    }
+    rc = tool_confirm_change(ctx, tool_flag(a, "yes"), q, "deleting a key cannot be undone", "nothing was deleted");
     if (rc == TOOL_OK)
         rc = tool_login(ctx, 0);
     if (rc == TOOL_OK && hsm_token_delete_key(ctx->tok, &k) != HSM_OK)

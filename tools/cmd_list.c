@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "hsm/algs.h"
+#include "hsm/check.h"
 #include "hsm/crypto.h"
 #include "hsm/rv.h"
 #include "hsm/uri_text.h"
@@ -33,6 +34,7 @@ typedef struct {
     char *uri;          /* shortest unambiguous on this card */
     char *uri_full;     /* with serial, label and id */
     hsm_alg_list algs;  /* keys: the algorithm list (known = read) */
+    const char *state;  /* NULL = complete; "incomplete" (key without description), "orphan" (files without key) */
 } row;
 
 /* The key's algorithm list, as names ("ecdsa-sha256") and raw bytes ("73"); null when the key has
@@ -196,7 +198,45 @@ static void json_row(tool_json *j, const row *r)
     } else {
         json_algorithms(j, &r->algs);
     }
+    if (r->state != NULL) {
+        tool_json_key(j, "state");
+        tool_json_string(j, r->state);
+    }
     tool_json_end_object(j);
+}
+
+/* Marks keys without description as incomplete (type and curve from their CEnn) and adds a row
+ * per key reference whose files lost their key, after rows[0..at). Returns the rows added. */
+static size_t mark_leftovers(tool_ctx *ctx, const hsm_check_report *files, const hsm_key *keys, size_t nk,
+                             row *rows, size_t at)
+{
+    size_t added = 0;
+    for (size_t i = 0; i < files->n; i++) {
+        const hsm_check_entry *e = &files->entries[i];
+        if (e->findings & HSM_CHECK_NO_DESC) {
+            for (size_t k = 0; k < nk; k++) {
+                if (rows[k].key_ref != e->ref)
+                    continue;
+                rows[k].state = "incomplete";
+                EVP_PKEY *pk = NULL;
+                if (keys[k].type == HSM_KEY_NONE && keys[k].has_cert_file &&
+                    hsm_token_public_key(ctx->tok, &keys[k], &pk) == HSM_OK && pk != NULL) {
+                    rows[k].type = EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA ? "rsa" : "ec";
+                    pkey_facts(pk, &rows[k]);
+                }
+                EVP_PKEY_free(pk);
+            }
+        } else if (e->findings & HSM_CHECK_ORPHAN) {
+            row *r = &rows[at + added++];
+            r->type = "files";
+            r->key_ref = e->ref;
+            r->state = "orphan";
+            snprintf(r->label, sizeof(r->label), "(files without key:%s%s%s)",
+                     (e->files & HSM_CHECK_DESC) ? " description" : "", (e->files & HSM_CHECK_PUB) ? " public" : "",
+                     (e->files & HSM_CHECK_REQ) ? " request" : "");
+        }
+    }
+    return added;
 }
 
 static void table(const row *rows, size_t n)
@@ -222,6 +262,8 @@ static void table(const row *rows, size_t n)
         if (r->subject[0])
             printf("  (%s, expires %s)", r->subject, r->not_after[0] ? r->not_after : "?");
         print_algorithms(&r->algs);
+        if (r->state != NULL)
+            printf("  [%s: see schsm-tool check]", r->state);
         printf("\n");
     }
     if (n == 0)
@@ -253,17 +295,29 @@ static int run_list(tool_ctx *ctx, tool_args *a)
     char serial[64] = "";
     if (detail && hsm_token_serial(ctx->tok, serial, sizeof(serial)) != HSM_OK)
         serial[0] = '\0';
-    row *rows = calloc(nk + nc + 1, sizeof(row));
+    /* Interrupted operations and other tools leave keys without description and files without
+     * their key: shown as such (from the directory already read), never hidden. */
+    hsm_check_report files;
+    if (hsm_check_scan_files(ctx->tok, &files) != HSM_OK) {
+        hsm_token_snapshot_end(ctx->tok);
+        free(keys);
+        free(certs);
+        return tool_token_fail(ctx, "cannot list the card's files");
+    }
+    row *rows = calloc(nk + nc + files.n + 1, sizeof(row));
     if (rows == NULL) {
         hsm_token_snapshot_end(ctx->tok);
         free(keys);
         free(certs);
+        hsm_check_report_free(&files);
         return tool_error(ctx, TOOL_FAIL, "out of memory");
     }
     for (size_t i = 0; i < nk; i++)
         key_row(ctx, &keys[i], &rows[i], detail);
     for (size_t i = 0; i < nc; i++)
         cert_row(ctx, &certs[i], &rows[nk + i]);
+    size_t nr = nk + nc + mark_leftovers(ctx, &files, keys, nk, rows, nk + nc);
+    hsm_check_report_free(&files);
     hsm_token_snapshot_end(ctx->tok);
     for (size_t i = 0; i < nk + nc; i++)
         row_uris(rows, nk + nc, i, serial);
@@ -271,16 +325,16 @@ static int run_list(tool_ctx *ctx, tool_args *a)
         tool_json j;
         tool_json_init(&j, stdout);
         tool_json_begin_array(&j);
-        for (size_t i = 0; i < nk + nc; i++)
+        for (size_t i = 0; i < nr; i++)
             json_row(&j, &rows[i]);
         tool_json_end_array(&j);
         tool_json_finish(&j);
     } else {
-        table(rows, nk + nc);
+        table(rows, nr);
         if (!detail && nk > 0 && isatty(STDOUT_FILENO))   /* scripts count rows: a hint for people only */
             printf("(list --long adds curves, certificates and algorithm lists)\n");
     }
-    for (size_t i = 0; i < nk + nc; i++) {
+    for (size_t i = 0; i < nr; i++) {
         free(rows[i].uri);
         free(rows[i].uri_full);
     }

@@ -22,6 +22,7 @@ extern const tool_cmd tool_cmd_dkek_status;
 extern const tool_cmd tool_cmd_key_domains;
 extern const tool_cmd tool_cmd_wrap_key;
 extern const tool_cmd tool_cmd_unwrap_key;
+extern const tool_cmd tool_cmd_check;
 extern const tool_cmd tool_cmd_backup;
 extern const tool_cmd tool_cmd_restore;
 extern const tool_cmd tool_cmd_verify_backup;
@@ -53,6 +54,7 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_key_domains,
     &tool_cmd_wrap_key,
     &tool_cmd_unwrap_key,
+    &tool_cmd_check,
     &tool_cmd_backup,
     &tool_cmd_restore,
     &tool_cmd_verify_backup,

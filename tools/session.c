@@ -103,8 +103,14 @@ int tool_login(tool_ctx *ctx, unsigned flags)
     int need = hsm_token_needs_pin(ctx->tok);
     if (need < 0)
         return tool_token_fail(ctx, "cannot query the PIN status");
-    if (need == 0)
+    if (need == 0) {
+        /* Logged in by another program: hold the PIN we were given anyway (nothing is sent), so
+         * that when that program's next SELECT logs everyone out, our management commands can
+         * log in again (hsm_token_relogin_once) instead of failing with 6982. */
+        if ((ctx->pin != NULL || ctx->pin_source != NULL) && tool_user_pin(ctx, NULL) == TOOL_OK)
+            hsm_token_set_pin(ctx->tok, ctx->pin, ctx->pin_len);
         return TOOL_OK;
+    }
     rc = tool_user_pin(ctx, "User PIN: ");
     if (rc != TOOL_OK)
         return rc;
@@ -151,6 +157,17 @@ int tool_find_key(tool_ctx *ctx, tool_args *a, hsm_key *out)
         return rc;
     if (hsm_token_find_key(ctx->tok, label, idhex ? id : NULL, id_len, out) != HSM_OK)
         return tool_token_fail(ctx, "no such key");
+    return TOOL_OK;
+}
+
+int tool_confirm_change(tool_ctx *ctx, int yes, const char *question, const char *what, const char *unchanged)
+{
+    if (yes)
+        return TOOL_OK;
+    if (!tool_have_tty())
+        return tool_usage_error(ctx, "%s: pass --yes to confirm", what);
+    if (!tool_confirm(question))
+        return tool_error(ctx, TOOL_FAIL, "not confirmed: %s", unchanged);
     return TOOL_OK;
 }
 

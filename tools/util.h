@@ -123,6 +123,10 @@ int tool_take_secret(const char *argv_val, char **out, size_t *len);
 int tool_have_tty(void);
 /* Asks a yes/no question on the terminal; 1 only for "yes"/"y". */
 int tool_confirm(const char *question);
+/* Before a change that cannot be undone: TOOL_OK with yes (--yes) or a "yes" on the terminal;
+ * without a terminal a usage error "<what>: pass --yes to confirm"; declined: "not confirmed:
+ * <unchanged>" (exit 1). */
+int tool_confirm_change(tool_ctx *ctx, int yes, const char *question, const char *what, const char *unchanged);
 
 /* parse.c: pure input validation (unit-tested). Each returns HSM_OK or HSM_E_ARGS with a
  * message for people in why. */

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Concurrency through pcscd: 8 processes x 200 signatures on one card, all at once, while OpenSC
 # keeps selecting the applet (which logs everybody else out); then threads inside one process.
-# Every signature must be made and must verify.
+# Every signature must be made and must verify. Then 2 keygen/delete loops beside 4 signers.
 . "$(dirname "$0")/lib.sh"
 
 need "$TOOL" "$SCHSM_BUILD/lib/schsm.so"
@@ -62,6 +62,38 @@ check_log_has "threads-4x$SIGS" "^$((4 * SIGS)) of $((4 * SIGS)) signatures made
 touch "$T/stop-opensc"
 wait "$OPENSC_LOOP"
 echo "     (OpenSC ran pkcs15-tool $(cat "$T/opensc-runs" 2>/dev/null || echo 0) times meanwhile)"
+
+# Key management beside signers (issue 9, item 1): 2 keygen/delete loops while 4 processes sign.
+# Every key change re-SELECTs the applet; the other side must log in again with its PIN and go on.
+MGMT_ROUNDS=${CONC_MGMT_ROUNDS:-15}
+mgmt_loop() {   # mgmt_loop NAME: keygen + delete rounds; fails on the first failed operation
+    local i
+    for i in $(seq 1 "$MGMT_ROUNDS"); do
+        "$TOOL" --pin "$PIN" keygen --type ec:prime256v1 --label "mgmt-$1-$i" || return 1
+        "$TOOL" --pin "$PIN" delete --yes --label "mgmt-$1-$i" || return 1
+    done
+    echo "$MGMT_ROUNDS of $MGMT_ROUNDS rounds done"
+}
+mixed() {
+    local pids=() i fails=0
+    for i in 1 2 3 4; do
+        "$T/signloop" "$SCHSM_BUILD/lib" "$URI_EC" "$T/conc-ec.pem" "$SIGS" >"$T/mixed-sign.$i.log" 2>&1 &
+        pids+=($!)
+    done
+    mgmt_loop a >"$T/mixed-mgmt.a.log" 2>&1 &
+    pids+=($!)
+    mgmt_loop b >"$T/mixed-mgmt.b.log" 2>&1 &
+    pids+=($!)
+    for i in "${!pids[@]}"; do wait "${pids[$i]}" || fails=$((fails + 1)); done
+    tail -n 3 "$T"/mixed-*.log
+    [ "$fails" -eq 0 ] &&
+        [ "$(grep -lx "$SIGS of $SIGS signatures made and verified" "$T"/mixed-sign.*.log | wc -l)" -eq 4 ] &&
+        [ "$(grep -lx "$MGMT_ROUNDS of $MGMT_ROUNDS rounds done" "$T"/mixed-mgmt.*.log | wc -l)" -eq 2 ]
+}
+check "mixed-4-signers-2-mgmt-loops" mixed
+# Exactly the two keys made before remain: no management leftovers.
+check list-after-mixed "$TOOL" list --json
+check after-mixed-two-keys python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if sorted(k["label"] for k in d) == ["conc-ec", "conc-rsa"] else 1)' "$T/list-after-mixed.log"
 
 # Nothing went wrong with the PIN on the way: still all tries left.
 check info-after "$TOOL" info --json
