@@ -26,19 +26,31 @@ START_TEST(tlv_empty_input)
 }
 END_TEST
 
-/* A transport around the real "sim:PATH" one that answers chosen instructions with a bare 9000. */
+/* A transport around the real "sim:PATH" one that changes answers as a faulty card or reader
+ * would: a bare 9000 for instruction blank_ins; for VERIFY with a PIN, the answer 6C01
+ * (verify_6c) or no answer at all after the card ran it (verify_lost). Counts VERIFYs with a PIN. */
 static uint8_t blank_ins;
+static int verify_6c, verify_lost, verifies_sent;
 static hsm_transport *inner;
 
 static int blank_transmit(hsm_transport *t, const uint8_t *cmd, size_t len, uint8_t *resp, size_t *rl)
 {
     (void)t;
+    int with_pin = len > 5 && cmd[1] == 0x20 && cmd[3] == 0x81;
+    verifies_sent += with_pin;
     int rc = inner->ops->transmit(inner, cmd, len, resp, rl);
     if (rc == HSM_OK && len >= 2 && cmd[1] == blank_ins && *rl >= 2 && resp[*rl - 2] == 0x90) {
         resp[0] = 0x90;
         resp[1] = 0x00;
         *rl = 2;
     }
+    if (rc == HSM_OK && with_pin && verify_6c) {
+        resp[0] = 0x6C;
+        resp[1] = 0x01;
+        *rl = 2;
+    }
+    if (rc == HSM_OK && with_pin && verify_lost)
+        return HSM_E_COMM;
     return rc;
 }
 static int blank_begin(hsm_transport *t) { (void)t; return inner->ops->begin(inner); }
@@ -107,6 +119,58 @@ START_TEST(enumerate_without_data_twice)
 }
 END_TEST
 
+/* fuzz_host: a VERIFY answered 6Cxx ("wrong Le", meaningless for a command without Le) was
+ * re-issued by hsm_card_transmit, sending the PIN a second time. */
+START_TEST(verify_answered_6cxx_sent_once)
+{
+    hsm_card *c = helper_card_fresh("verify-6c");
+    helper_card_begin(c);
+    helper_card_init(c, -1);
+    hsm_card_end(c);
+    hsm_card_free(c);
+    blank_ins = 0;
+    verify_6c = 1;
+    verifies_sent = 0;
+    hsm_token *t = NULL;
+    ck_assert_int_eq(hsm_token_new(helper_spec, blank_open, &t), HSM_OK);
+    ck_assert_int_eq(hsm_token_login(t, HELPER_PIN, strlen(HELPER_PIN), 0), HSM_E_SW);
+    ck_assert_int_eq(verifies_sent, 1);
+    /* the outcome is unknown, so this session does not send that PIN again */
+    ck_assert_int_eq(hsm_token_login(t, HELPER_PIN, strlen(HELPER_PIN), 0), HSM_E_PIN_REFUSED);
+    ck_assert_int_eq(verifies_sent, 1);
+    verify_6c = 0;
+    hsm_token_free(t);
+}
+END_TEST
+
+/* fuzz_host: a wrong PIN whose VERIFY answer was lost (the card counted the try) was sent again on
+ * the next login, costing a second try. */
+START_TEST(lost_verify_answer_costs_one_try)
+{
+    hsm_card *c = helper_card_fresh("verify-lost");
+    helper_card_begin(c);
+    helper_card_init(c, -1);
+    hsm_card_end(c);
+    hsm_card_free(c);
+    blank_ins = 0;
+    verify_lost = 1;
+    verifies_sent = 0;
+    hsm_token *t = NULL;
+    ck_assert_int_eq(hsm_token_new(helper_spec, blank_open, &t), HSM_OK);
+    ck_assert_int_eq(hsm_token_login(t, "999999", 6, 0), HSM_E_COMM);
+    ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "will not send that PIN again"));
+    ck_assert_int_eq(hsm_token_login(t, "999999", 6, 0), HSM_E_PIN_REFUSED);
+    ck_assert_int_eq(verifies_sent, 1);
+    verify_lost = 0;
+    /* exactly one try gone (3 - 1), and the right PIN still works in this session */
+    hsm_token_info info;
+    ck_assert_int_eq(hsm_token_info_get(t, &info), HSM_OK);
+    ck_assert_int_eq(info.pin_tries, 2);
+    ck_assert_msg(hsm_token_login(t, HELPER_PIN, strlen(HELPER_PIN), 0) == HSM_OK, "%s", hsm_token_error(t));
+    hsm_token_free(t);
+}
+END_TEST
+
 START_TEST(dump_of_empty_prkd)
 {
     sim_card *c = t_fresh();
@@ -160,6 +224,8 @@ int main(void)
     tcase_add_test(tc, tlv_empty_input);
     tcase_add_test(tc, select_answered_by_bare_9000);
     tcase_add_test(tc, enumerate_without_data_twice);
+    tcase_add_test(tc, verify_answered_6cxx_sent_once);
+    tcase_add_test(tc, lost_verify_answer_costs_one_try);
     tcase_add_test(tc, dump_of_empty_prkd);
     tcase_add_test(tc, ec_key_with_bad_field_size);
     suite_add_tcase(s, tc);
