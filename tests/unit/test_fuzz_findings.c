@@ -79,6 +79,21 @@ static int blank_open(const char *spec, hsm_transport **out, char *why, size_t w
     return HSM_OK;
 }
 
+/* A fresh initialised card reached through the tampering transport, and a token on it. */
+static hsm_token *tampered_token(const char *name)
+{
+    hsm_card *c = helper_card_fresh(name);
+    helper_card_begin(c);
+    helper_card_init(c, -1);
+    hsm_card_end(c);
+    hsm_card_free(c);
+    blank_ins = 0;
+    verifies_sent = 0;
+    hsm_token *t = NULL;
+    ck_assert_int_eq(hsm_token_new(helper_spec, blank_open, &t), HSM_OK);
+    return t;
+}
+
 START_TEST(select_answered_by_bare_9000)
 {
     hsm_card *c = helper_card_fresh("bare-select");
@@ -98,14 +113,8 @@ END_TEST
 
 START_TEST(enumerate_without_data_twice)
 {
-    hsm_card *c = helper_card_fresh("bare-enum");
-    helper_card_begin(c);
-    helper_card_init(c, -1);
-    hsm_card_end(c);
-    hsm_card_free(c);
+    hsm_token *t = tampered_token("bare-enum");
     blank_ins = 0x58;
-    hsm_token *t = NULL;
-    ck_assert_int_eq(hsm_token_new(helper_spec, blank_open, &t), HSM_OK);
     hsm_key *keys = NULL;
     size_t n = 1;
     /* The second read compares the new (empty) directory with the old (empty) one. */
@@ -123,16 +132,8 @@ END_TEST
  * re-issued by hsm_card_transmit, sending the PIN a second time. */
 START_TEST(verify_answered_6cxx_sent_once)
 {
-    hsm_card *c = helper_card_fresh("verify-6c");
-    helper_card_begin(c);
-    helper_card_init(c, -1);
-    hsm_card_end(c);
-    hsm_card_free(c);
-    blank_ins = 0;
+    hsm_token *t = tampered_token("verify-6c");
     verify_6c = 1;
-    verifies_sent = 0;
-    hsm_token *t = NULL;
-    ck_assert_int_eq(hsm_token_new(helper_spec, blank_open, &t), HSM_OK);
     ck_assert_int_eq(hsm_token_login(t, HELPER_PIN, strlen(HELPER_PIN), 0), HSM_E_SW);
     ck_assert_int_eq(verifies_sent, 1);
     /* the outcome is unknown, so this session does not send that PIN again */
@@ -147,16 +148,8 @@ END_TEST
  * the next login, costing a second try. */
 START_TEST(lost_verify_answer_costs_one_try)
 {
-    hsm_card *c = helper_card_fresh("verify-lost");
-    helper_card_begin(c);
-    helper_card_init(c, -1);
-    hsm_card_end(c);
-    hsm_card_free(c);
-    blank_ins = 0;
+    hsm_token *t = tampered_token("verify-lost");
     verify_lost = 1;
-    verifies_sent = 0;
-    hsm_token *t = NULL;
-    ck_assert_int_eq(hsm_token_new(helper_spec, blank_open, &t), HSM_OK);
     ck_assert_int_eq(hsm_token_login(t, "999999", 6, 0), HSM_E_COMM);
     ck_assert_ptr_nonnull(strstr(hsm_token_error(t), "will not send that PIN again"));
     ck_assert_int_eq(hsm_token_login(t, "999999", 6, 0), HSM_E_PIN_REFUSED);
