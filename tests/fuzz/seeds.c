@@ -214,6 +214,28 @@ int main(int argc, char **argv)
     hsm_bytes_put(&b, fuzz_sim_state.data + 9, fuzz_sim_state.len - 9 - 32);
     put("sim_state", "body", b.data, b.len);
 
+    /* Regressions (issue 9, item 6): an EC key whose size is no curve's (the loader refuses it; it
+     * used to load, and SIGN leaked the signature), and an empty EF C401 (schsm-sim --dump) */
+    sim_card *odd = NULL;
+    if (sim_card_load(fuzz_sim_state.data, fuzz_sim_state.len, &odd) != HSM_OK)
+        abort();
+    sim_key_find(odd, 1)->bits = 1000;
+    hsm_bytes_clear(&b);
+    hsm_bytes st = HSM_BYTES_INIT;
+    sim_card_save(odd, &st);
+    hsm_bytes_put_u8(&b, 1);
+    hsm_bytes_put(&b, st.data, st.len);
+    put("sim_state", "regress-ec-key-bits-1000", b.data, b.len);
+    sim_key_find(odd, 1)->bits = 256;
+    hsm_bytes_clear(&sim_file_put(odd, 0xC401)->data);
+    sim_card_save(odd, &st);
+    hsm_bytes_clear(&b);
+    hsm_bytes_put_u8(&b, 1);
+    hsm_bytes_put(&b, st.data, st.len);
+    put("sim_state", "regress-empty-c401", b.data, b.len);
+    hsm_bytes_free(&st);
+    sim_card_free(odd);
+
     /* Host layer: operations only (no faults), then the same with faults */
     static const uint8_t host_sign[] = { 0x02, 0x07, 0x02, 0x03 };                  /* set PIN, sign, sign checked */
     put("host", "sign", host_sign, sizeof(host_sign));
