@@ -12,12 +12,14 @@
  *  2. a PIN the host saw rejected (63Cx, 6983) is never sent again by this session;
  *  3. a PIN the card rejected is never sent again by this session, even when the host did not
  *     see the answer (a lost answer must not cost a second try);
- *  4. the PIN never appears in hsm_token_error(). */
+ *  4. the PIN never appears in hsm_token_error() nor in what the library logs (SCHSM_DEBUG=all);
+ *  5. a signature hsm_token_sign_checked() returns verifies with the key's public key. */
 #include "fuzz_sim.h"
 
 #include <openssl/evp.h>
 
 #include "hsm/token.h"
+#include "hsm/trace.h"
 
 #define PIN "fz7PIN42"
 #define WRONG_PIN "wrong-PIN-9"
@@ -270,6 +272,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     setup();
+    unsetenv("SCHSM_DEBUG_FILE");
+    hsm_trace_set("all");
     return 0;
 }
 
@@ -281,6 +285,15 @@ static size_t give_pin(void *arg, char *buf, size_t cap)
         return 0;
     memcpy(buf, pin, n);
     return n;
+}
+
+/* Does sig (DER ECDSA, as hsm_token_sign returns it) verify h under pub? */
+static int signature_ok(EVP_PKEY *pub, const uint8_t *h, size_t hl, const hsm_bytes *sig)
+{
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pub, NULL);
+    int ok = c != NULL && EVP_PKEY_verify_init(c) == 1 && EVP_PKEY_verify(c, sig->data, sig->len, h, hl) == 1;
+    EVP_PKEY_CTX_free(c);
+    return ok;
 }
 
 static void run_op(hsm_token *t, uint8_t op)
@@ -301,8 +314,9 @@ static void run_op(hsm_token *t, uint8_t op)
             (void)hsm_token_sign(t, &k, HSM_ALG_ECDSA, h, sizeof(h), &out);
         break;
     case 3:
-        if (hsm_token_find_key(t, label, NULL, 0, &k) == HSM_OK && hsm_token_public_key(t, &k, &pub) == HSM_OK)
-            (void)hsm_token_sign_checked(t, &k, pub, HSM_ALG_ECDSA, h, sizeof(h), &out);
+        if (hsm_token_find_key(t, label, NULL, 0, &k) == HSM_OK && hsm_token_public_key(t, &k, &pub) == HSM_OK
+            && hsm_token_sign_checked(t, &k, pub, HSM_ALG_ECDSA, h, sizeof(h), &out) == HSM_OK)
+            FUZZ_CHECK(signature_ok(pub, h, sizeof(h), &out), "a checked signature verifies");
         break;
     case 4: { hsm_token_info info; (void)hsm_token_info_get(t, &info); break; }
     case 5: (void)hsm_token_needs_pin(t); break;
@@ -329,6 +343,15 @@ static void run_op(hsm_token *t, uint8_t op)
         if (hsm_token_find_key(t, label, NULL, 0, &k) == HSM_OK)
             (void)hsm_token_public_key(t, &k, &pub);
         break;
+    case 15:
+        if (op & 0x10) {
+            /* Not a real certificate: the card stores what it is given; the host must cope. */
+            static const uint8_t cert[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+            if (hsm_token_find_key(t, label, NULL, 0, &k) == HSM_OK)
+                (void)hsm_token_store_cert(t, &k, cert, sizeof(cert));
+            break;
+        }
+        /* fall through */
     default: {
         hsm_card *c = hsm_token_lock(t);
         if (c != NULL) {
@@ -364,12 +387,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(rejected_by_card, 0, sizeof(rejected_by_card));
     faults = data + 1 + nops;
     faults_end = data + size;
+    /* Everything the library logs (SCHSM_DEBUG=all: APDU trace and log lines) goes to memory and
+     * is searched for the PINs afterwards. */
+    char *log = NULL;
+    size_t log_len = 0;
+    FILE *real_stderr = stderr, *mem = open_memstream(&log, &log_len);
+    if (mem == NULL)
+        abort();
+    stderr = mem;
     hsm_token *t = NULL;
     if (hsm_token_new("fuzz", fault_open, &t) != HSM_OK)
         abort();
     for (size_t i = 0; i < nops; i++)
         run_op(t, data[1 + i]);
     hsm_token_free(t);
+    stderr = real_stderr;
+    fclose(mem);
+    FUZZ_CHECK(log != NULL, "the log stream");
+    FUZZ_CHECK(strstr(log, PIN) == NULL && strstr(log, WRONG_PIN) == NULL, "the PIN never appears in a log");
+    if (getenv("FUZZ_HOST_TRACE") != NULL)
+        fputs(log, stderr);
+    free(log);
     sim_card_free(card);
     card = NULL;
     return 0;
