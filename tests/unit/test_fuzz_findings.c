@@ -164,6 +164,31 @@ START_TEST(lost_verify_answer_costs_one_try)
 }
 END_TEST
 
+/* fuzz_sim_apdu: a command without data reached the handlers with data == NULL, and UPDATE
+ * BINARY, INITIALIZE, GENERATE ASYMMETRIC KEY PAIR and XKEK creation computed data + lc on it. */
+START_TEST(command_without_data)
+{
+    static const uint8_t update[] = { 0x00, 0xD7, 0xCF, 0x01 };
+    hsm_apdu a;
+    int ext = 1;
+    ck_assert_int_eq(hsm_apdu_parse(update, sizeof(update), &a, &ext), HSM_OK);
+    ck_assert_uint_eq(a.lc, 0);
+    ck_assert_ptr_nonnull(a.data);
+    sim_card *c = t_ready(-1, 2);
+    ck_assert_uint_eq(tx_raw(c, update, sizeof(update)), 0x6A80);
+    static const uint8_t gakp[] = { 0x00, 0x46, 0x05, 0x00 };
+    ck_assert_uint_ne(tx_raw(c, gakp, sizeof(gakp)), 0x9000);
+    static const uint8_t xkek[] = { 0x80, 0x52, 0x02, 0x01 };
+    ck_assert_uint_ne(tx_raw(c, xkek, sizeof(xkek)), 0x9000);
+    sim_card_free(c);
+    sim_card *fresh = t_fresh();
+    t_select(fresh);
+    static const uint8_t init[] = { 0x80, 0x50, 0x00, 0x00 };
+    (void)tx_raw(fresh, init, sizeof(init));   /* any status word (tx_raw checks there is one) */
+    sim_card_free(fresh);
+}
+END_TEST
+
 START_TEST(dump_of_empty_prkd)
 {
     sim_card *c = t_fresh();
@@ -219,6 +244,7 @@ int main(void)
     tcase_add_test(tc, enumerate_without_data_twice);
     tcase_add_test(tc, verify_answered_6cxx_sent_once);
     tcase_add_test(tc, lost_verify_answer_costs_one_try);
+    tcase_add_test(tc, command_without_data);
     tcase_add_test(tc, dump_of_empty_prkd);
     tcase_add_test(tc, ec_key_with_bad_field_size);
     suite_add_tcase(s, tc);
