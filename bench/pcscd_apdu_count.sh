@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # APDU cost of a cold `openssl dgst -sign` with a card key, counted from pcscd's own APDU log
 # (pcscd --foreground --debug --apdu), not from schsm's tracer. "Cold" = a new process, so
 # nothing is cached: it opens the reader, selects the applet, finds the key, logs in and signs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Signs N times in one process with a card key through the schsm provider, verifying each
  * signature with the default provider. Used to measure the APDU cost of repeated signatures:
  *   SCHSM_DEBUG=apdu SCHSM_DEBUG_FILE=trace ./sign_loop MODULE_DIR URI [N]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Full TLS handshakes per second through nginx (4 workers, TLS 1.3, ECDSA P-256): the key on the
 # virtual card (through pcscd and vpcd, as with a real token) against the same nginx with a
 # software key. Each card run is made with the virtual card's modelled latency per APDU set to 0

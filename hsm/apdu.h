@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Command APDUs in short and extended form (ISO 7816-3/4 cases 1 to 4). */
 #ifndef HSM_APDU_H
 #define HSM_APDU_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A growable byte buffer. Every buffer that may hold a secret is cleansed on free,
  * so one type serves both public and secret data. */
 #ifndef HSM_BYTES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "hsm/card.h"
 #include "hsm/rv.h"
 #include "hsm/tlv.h"
@@ -337,6 +338,12 @@ int hsm_card_delete_file(hsm_card *c, uint16_t fid)
     return run(c, 0x00, 0xE4, 0x02, 0x00, d, 2, 0, NULL, 1);
 }
 
+int hsm_card_select_file(hsm_card *c, uint16_t fid, hsm_bytes *fcp)
+{
+    uint8_t d[2] = { (uint8_t)(fid >> 8), (uint8_t)fid };
+    return run(c, 0x00, 0xA4, 0x00, 0x04, d, 2, 256, fcp, 1);
+}
+
 int hsm_card_generate_asym(hsm_card *c, uint8_t key_id, const uint8_t *data, size_t len, hsm_bytes *request)
 {
     if (key_id == 0 || data == NULL || len == 0)
@@ -432,4 +439,29 @@ int hsm_card_challenge(hsm_card *c, uint8_t *out, size_t len)
     }
     hsm_bytes_free(&r);
     return rc;
+}
+
+int hsm_card_mse_select_key(hsm_card *c, const uint8_t *ref, size_t len)
+{
+    uint8_t d[2 + 16];
+    if (ref == NULL || len == 0 || len > 16)
+        return HSM_E_ARGS;
+    d[0] = 0x83;
+    d[1] = (uint8_t)len;
+    memcpy(d + 2, ref, len);
+    return run(c, 0x00, 0x22, 0x81, 0xB6, d, 2 + len, 0, NULL, 0);
+}
+
+int hsm_card_pso_verify_cert(hsm_card *c, const uint8_t *cert_value, size_t len)
+{
+    if (cert_value == NULL || len == 0 || len + 7 > c->max_apdu)
+        return HSM_E_ARGS;
+    return run(c, 0x00, 0x2A, 0x00, 0xBE, cert_value, len, 0, NULL, 0);
+}
+
+int hsm_card_xkek_derive(hsm_card *c, uint8_t key_id, const uint8_t *req_value, size_t len)
+{
+    if (req_value == NULL || len == 0 || len + 7 > c->max_apdu || key_id == 0)
+        return HSM_E_ARGS;
+    return run(c, 0x80, 0x62, key_id, HSM_ALG_ECDH_XKEK, req_value, len, 0, NULL, 0);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SmartCard-HSM card commands (protocol sheet sections 1-13, 17). One function per command;
  * no policy here (PIN safety and caching live in token.h). All functions return an hsm_rv;
  * when the card answered with an unexpected status word they return HSM_E_SW and the word
@@ -28,6 +29,7 @@ extern const uint8_t HSM_AID[HSM_AID_LEN];
 #define HSM_PREFIX_DCOD 0xC9
 #define HSM_PREFIX_PRIV_DATA 0xCD
 #define HSM_PREFIX_DATA 0xCF
+#define HSM_PREFIX_REQ_KEEP 0xCB   /* schsm keeps a key's CV request here once a certificate replaced it */
 #define HSM_FID_DEVCERT 0x2F02
 #define HSM_FID_TOKENINFO 0x2F03
 #define HSM_FID_STAGING 0x2F10
@@ -115,6 +117,9 @@ int hsm_card_read_file(hsm_card *c, uint16_t fid, hsm_bytes *out);
 /* Creates or overwrites the EF, chunked by the APDU limit. */
 int hsm_card_write_file(hsm_card *c, uint16_t fid, const uint8_t *data, size_t len);
 int hsm_card_delete_file(hsm_card *c, uint16_t fid);
+/* SELECT EF by FID (P1 00, P2 04): fcp receives the FCP (for a key file CCnn: its meta data in A5,
+ * e.g. the algorithm list). HSM_E_NOT_FOUND on 6A82. */
+int hsm_card_select_file(hsm_card *c, uint16_t fid, hsm_bytes *fcp);
 
 /* GENERATE ASYMMETRIC KEY PAIR; data = GAKP command data (cvc.h builds it); request = the 67 answer. */
 int hsm_card_generate_asym(hsm_card *c, uint8_t key_id, const uint8_t *data, size_t len, hsm_bytes *request);
@@ -140,5 +145,14 @@ int hsm_card_wrap(hsm_card *c, uint8_t key_id, hsm_bytes *blob);
 /* UNWRAP KEY; blobs longer than one APDU are staged through EF 2F10. */
 int hsm_card_unwrap(hsm_card *c, uint8_t key_id, const uint8_t *blob, size_t len);
 int hsm_card_challenge(hsm_card *c, uint8_t *out, size_t len);
+
+/* Certificates and XKEK (protocol sheet 13.4, 14.5). MSE SET `00 22 81 B6 83 <ref>`: selects the
+ * public key known under ref (HSM_E_SW with 6A88 when the card does not know it). */
+int hsm_card_mse_select_key(hsm_card *c, const uint8_t *ref, size_t len);
+/* PSO VERIFY CERTIFICATE `00 2A 00 BE <7F4E..5F37..>` (the value of a 7F21, without its header),
+ * checked with the key MSE selected; the card then knows the holder's key under its CHR. */
+int hsm_card_pso_verify_cert(hsm_card *c, const uint8_t *cert_value, size_t len);
+/* `80 62 <key> 84 <7F21..42..5F37..>` (the value of the peer's 67 request): derive the XKEK. */
+int hsm_card_xkek_derive(hsm_card *c, uint8_t key_id, const uint8_t *req_value, size_t len);
 
 #endif

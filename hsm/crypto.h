@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Host-side crypto for hsm/ and sim/ runs in a private library context that holds only
  * OpenSSL's default provider. Whatever providers the application configured (schsm among
  * them, maybe first), nothing done here can loop back into schsm. */

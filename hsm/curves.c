@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The SmartCard-HSM curve table. Domain parameters come from OpenSSL's own curve definitions
  * (in hsm_libctx), so nothing here can drift from the numbers OpenSSL verifies with. */
 #include "hsm/curves.h"

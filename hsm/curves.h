@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The EC curves the SmartCard-HSM knows, and their explicit domain parameters as the card
  * wants them in GAKP data and CV requests (tags 81 p, 82 a, 83 b, 84 G, 85 n, 87 cofactor). */
 #ifndef HSM_CURVES_H

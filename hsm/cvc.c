@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Card Verifiable Certificates: parser, builders and signature checks (protocol sheet 7, 14). */
 #include "hsm/cvc.h"
 #include "hsm/crypto.h"

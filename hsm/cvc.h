@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Card Verifiable Certificates (BSI TR-03110 style): parsing of certificates (7F21) and
  * authenticated requests (67), building of GAKP data and certificate bodies, and signature
  * checks. Used by the host (attestation, public keys from CEnn) and by the virtual card

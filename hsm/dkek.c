@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DKEK share files and wrapped-key files (sheet 12.5-12.7). The n-of-m part is in dkek_pwd.c. */
 #include "hsm/dkek.h"
 
@@ -164,6 +165,13 @@ int hsm_wrapped_file_parse(const uint8_t *buf, size_t len, hsm_wrapped_file *out
         if (r == 1) {
             out->cert = t.raw;
             out->cert_len = t.rawlen;
+            r = hsm_tlv_next(&p, end, &t);
+            if (r < 0 || (r == 1 && t.tag != HSM_WRAPPED_ORIGIN_TAG))
+                return HSM_E_PARSE;
+            if (r == 1) {
+                out->origin = t.val;
+                out->origin_len = t.len;
+            }
         }
     }
     if (p != end)
@@ -195,4 +203,23 @@ int hsm_wrapped_file_build(const uint8_t *blob, size_t blob_len, const uint8_t *
     if (out->oom || hsm_tlv_close(out, mark) != HSM_OK)
         return HSM_E_MEM;
     return HSM_OK;
+}
+
+int hsm_wrapped_file_add_origin(hsm_bytes *file, const uint8_t *chain, size_t len)
+{
+    hsm_wrapped_file wf;
+    if (file == NULL || chain == NULL || len == 0 || hsm_wrapped_file_parse(file->data, file->len, &wf) != HSM_OK
+        || wf.cert == NULL || wf.origin != NULL)
+        return HSM_E_ARGS;
+    hsm_tlv outer;
+    hsm_tlv_parse_one(file->data, file->len, &outer);
+    hsm_bytes out = HSM_BYTES_INIT;
+    size_t mark;
+    hsm_tlv_open(&out, 0x30, &mark);
+    hsm_bytes_put(&out, outer.val, outer.len);
+    hsm_tlv_put(&out, HSM_WRAPPED_ORIGIN_TAG, chain, len);
+    hsm_tlv_close(&out, mark);
+    int rc = out.oom ? HSM_E_MEM : hsm_bytes_set(file, out.data, out.len);
+    hsm_bytes_free(&out);
+    return rc;
 }

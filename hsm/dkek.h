@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Host side of DKEK key backup (protocol sheet 12.5-12.8):
  *  - DKEK share files as sc-hsm-tool writes them (OpenSSL "Salted__", EVP_BytesToKey MD5
  *    with 10 000 000 iterations, AES-256-CBC),
@@ -94,12 +95,20 @@ typedef struct {
     size_t prkd_len;
     const uint8_t *cert;       /* whole certificate / request TLV (EF CEnn content), NULL when absent */
     size_t cert_len;
+    /* schsm extension after the certificate: E1 L { device cert || DICA cert } of the device that
+     * generated the key (a group signer's origin chain, see hsm/xkek.h). NULL when absent. */
+    const uint8_t *origin;
+    size_t origin_len;
 } hsm_wrapped_file;
 
 /* sc-hsm-tool's --wrap-key file: 30 L { 04 L blob, [C4nn content], [CEnn content] }. The
  * pointers refer into buf. HSM_E_PARSE when malformed (trailing bytes after the 30 included). */
 int hsm_wrapped_file_parse(const uint8_t *buf, size_t len, hsm_wrapped_file *out);
 /* prkd/cert may be NULL. Each must be one complete TLV, as read from the card. */
+/* Appends the origin chain element (E1) to a wrapped-key file that holds a description and a
+ * certificate; in place. */
+#define HSM_WRAPPED_ORIGIN_TAG 0xE1
+int hsm_wrapped_file_add_origin(hsm_bytes *file, const uint8_t *chain, size_t len);
 int hsm_wrapped_file_build(const uint8_t *blob, size_t blob_len, const uint8_t *prkd, size_t prkd_len,
                            const uint8_t *cert, size_t cert_len, hsm_bytes *out);
 

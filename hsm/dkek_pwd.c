@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* n-of-m sharing of a DKEK share file's password (sheet 12.8): Shamir's scheme over GF(p) for
  * a 64-bit prime p. Arithmetic is on uint64_t with 128-bit intermediate products. The secret is
  * always handled as exactly 8 big-endian bytes, so a secret that starts with 00 survives. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ECDSA signature formats. The card answers SIGN with DER that may carry a superfluous
  * leading 00 in its INTEGERs (non-minimal), which strict parsers reject; CV certificates
  * and raw mechanisms use plain r||s. These helpers parse leniently and always write strict,

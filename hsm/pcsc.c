@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "hsm/card.h"
 #include "hsm/rv.h"
 #include "hsm/tlv.h"

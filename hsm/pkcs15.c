@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "hsm/pkcs15.h"
 #include "hsm/crypto.h"
 #include "hsm/rv.h"
@@ -10,8 +11,13 @@
 /* The vendor's AES usage bytes (07 C0 10) carry a bit past the declared unused bits;
  * we keep the bits as written so the vendor form survives a decode/encode round trip. */
 #define AES_DEFAULT_USAGE (HSM_USAGE_ENCRYPT | HSM_USAGE_DECRYPT | (1u << 11))
-#define RSA_DEFAULT_USAGE (HSM_USAGE_DECRYPT | HSM_USAGE_SIGN | HSM_USAGE_SIGN_RECOVER | HSM_USAGE_UNWRAP)
-#define EC_DEFAULT_USAGE (HSM_USAGE_SIGN | HSM_USAGE_DERIVE)
+/* What OpenSC 0.23 writes for keys pkcs11-tool generates on this card (checked against its
+ * output through pcscd: RSA 03 02 04 70, EC 03 03 07 30 80). */
+#define RSA_DEFAULT_USAGE (HSM_USAGE_DECRYPT | HSM_USAGE_SIGN | HSM_USAGE_SIGN_RECOVER)
+#define EC_DEFAULT_USAGE (HSM_USAGE_SIGN | HSM_USAGE_SIGN_RECOVER | HSM_USAGE_DERIVE)
+/* CommonObjectAttributes flags: private | modifiable (03 02 06 C0), authId 01 = the user PIN. */
+static const uint8_t OBJ_FLAGS_PRIVATE_MODIFIABLE[] = { 0x06, 0xC0 };
+static const uint8_t AUTH_ID_USER_PIN = 0x01;
 
 /* ---- decoding helpers ---- */
 
@@ -60,8 +66,9 @@ static int decode_common_obj(const hsm_tlv *seq, char *label)
     return HSM_OK;
 }
 
-/* CommonKeyAttributes / CommonCertificateAttributes: iD (04) and usage (03); the rest is skipped. */
-static int decode_common_key(const hsm_tlv *seq, uint8_t *id, size_t *id_len, unsigned *usage)
+/* CommonKeyAttributes / CommonCertificateAttributes: iD (04), usage (03) and keyReference (02);
+ * the rest is skipped. */
+static int decode_common_key(const hsm_tlv *seq, uint8_t *id, size_t *id_len, unsigned *usage, unsigned *key_ref)
 {
     if (seq->tag != 0x30)
         return HSM_E_PARSE;
@@ -78,6 +85,10 @@ static int decode_common_key(const hsm_tlv *seq, uint8_t *id, size_t *id_len, un
         } else if (t.tag == 0x03 && !have_usage && usage != NULL) {
             *usage = get_bits(&t);
             have_usage = 1;
+        } else if (t.tag == 0x02 && key_ref != NULL) {
+            unsigned v = 0;
+            if (get_uint(&t, &v) == HSM_OK && v <= 0xFF)
+                *key_ref = v;   /* lenient: an odd keyReference is ignored, the FID is what counts */
         }
     }
     return rc;
@@ -116,7 +127,7 @@ int hsm_prkd_decode(const uint8_t *buf, size_t len, hsm_prkd *out)
     if (hsm_tlv_next(&p, end, &t) != 1 || decode_common_obj(&t, out->label) != HSM_OK)
         return HSM_E_PARSE;
     if (hsm_tlv_next(&p, end, &t) != 1 ||
-        decode_common_key(&t, out->id, &out->id_len, &out->usage) != HSM_OK)
+        decode_common_key(&t, out->id, &out->id_len, &out->usage, &out->key_ref) != HSM_OK)
         return HSM_E_PARSE;
     while ((rc = hsm_tlv_next(&p, end, &t)) == 1) {
         /* Secret keys carry their length in the [0] subclass attributes, private keys in [1]. */
@@ -191,13 +202,20 @@ int hsm_prkd_encode(const hsm_prkd *p, hsm_bytes *out)
     hsm_bytes_clear(out);
     hsm_tlv_open(out, top_tag, &m0);
 
+    int opensc_form = p->type != HSM_KEY_AES;   /* OpenSC writes no secret keys on this card */
     hsm_tlv_open(out, 0x30, &m1);
     hsm_tlv_put(out, 0x0C, p->label, strnlen(p->label, HSM_LABEL_MAX - 1));
+    if (opensc_form) {
+        hsm_tlv_put(out, 0x03, OBJ_FLAGS_PRIVATE_MODIFIABLE, sizeof(OBJ_FLAGS_PRIVATE_MODIFIABLE));
+        hsm_tlv_put(out, 0x04, &AUTH_ID_USER_PIN, 1);
+    }
     hsm_tlv_close(out, m1);
 
     hsm_tlv_open(out, 0x30, &m1);
     hsm_tlv_put(out, 0x04, p->id, p->id_len);
     put_usage(out, p->type, usage);
+    if (opensc_form && p->key_ref != 0)
+        put_uint(out, p->key_ref);
     hsm_tlv_close(out, m1);
 
     if (p->type == HSM_KEY_AES) {
@@ -236,7 +254,7 @@ int hsm_cd_decode(const uint8_t *buf, size_t len, hsm_cd *out)
     const uint8_t *p = top.val, *end = top.val + top.len;
     if (hsm_tlv_next(&p, end, &t) != 1 || decode_common_obj(&t, out->label) != HSM_OK)
         return HSM_E_PARSE;
-    if (hsm_tlv_next(&p, end, &t) != 1 || decode_common_key(&t, out->id, &out->id_len, NULL) != HSM_OK)
+    if (hsm_tlv_next(&p, end, &t) != 1 || decode_common_key(&t, out->id, &out->id_len, NULL, NULL) != HSM_OK)
         return HSM_E_PARSE;
     int rc;
     while ((rc = hsm_tlv_next(&p, end, &t)) == 1) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PKCS#15 object descriptions the way OpenSC and CardContact tools write them:
  * private key descriptions (PRKD, EF C4nn) and certificate descriptions (CD, EF C8nn). */
 #ifndef HSM_PKCS15_H
@@ -35,12 +36,15 @@ typedef struct {
     size_t id_len;
     unsigned bits;                 /* RSA modulus length or EC field size (521, not 528) */
     unsigned usage;                /* HSM_USAGE_* */
+    unsigned key_ref;              /* keyReference on the card (1..255); 0 = not given */
 } hsm_prkd;
 
 /* Decodes any PRKD/SKD OpenSC, CardContact tools or we wrote; unknown fields are skipped. */
 int hsm_prkd_decode(const uint8_t *buf, size_t len, hsm_prkd *out);
-/* Encodes the minimal CardContact/OpenSC form (protocol sheet 18.1 / 18.3). usage 0 = the default
- * for the type (RSA: decrypt|sign|signRecover|unwrap, EC: sign|derive). */
+/* EC and RSA: the bytes OpenSC 0.23 writes for a key pkcs11-tool generates (flags private and
+ * modifiable, authId 01 = user PIN, keyReference when key_ref != 0). AES: the CardContact form.
+ * usage 0 = the default for the type, as OpenSC writes it (RSA: decrypt|sign|signRecover,
+ * EC: sign|signRecover|derive). */
 int hsm_prkd_encode(const hsm_prkd *p, hsm_bytes *out);
 
 typedef struct {

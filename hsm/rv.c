@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "hsm/rv.h"
 
 const char *hsm_rv_text(int rv)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Return codes shared by every hsm_ function. Card status words travel separately
  * (hsm_card_last_sw) so that callers can map them to messages with hsm_sw_message(). */
 #ifndef HSM_RV_H

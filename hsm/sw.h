@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Status words: one table that says, for every SW this card uses, what happened and what to do. */
 #ifndef HSM_SW_H
 #define HSM_SW_H

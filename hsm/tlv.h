@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* BER-TLV as used by ISO 7816-4 and the SmartCard-HSM: tags of one to three bytes
  * (written as they appear, e.g. 0x7F21), definite lengths of up to three bytes.
  * The one TLV helper for hsm/, sim/, the provider and the tool. Every read is bounds-checked. */

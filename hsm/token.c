@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Token session: lifetime, lazy opening, fork handling, transactions, identity. */
 #include "hsm/token_int.h"
 #include "hsm/crypto.h"
@@ -100,6 +101,7 @@ void tok_forget_dir(hsm_token *t)
         hsm_bytes_clear(&t->ce[i].data);
         EVP_PKEY_free(t->ce[i].pk);
         t->ce[i].pk = NULL;
+        t->algs[i].known = 0;
     }
 }
 
@@ -370,6 +372,17 @@ hsm_card *hsm_token_lock(hsm_token *t)
     if (t == NULL || tok_enter(t) != HSM_OK)
         return NULL;
     if (tok_select(t) != HSM_OK) {
+        tok_leave(t);
+        return NULL;
+    }
+    return t->card;
+}
+
+hsm_card *hsm_token_lock_login(hsm_token *t)
+{
+    if (t == NULL || tok_enter(t) != HSM_OK)
+        return NULL;
+    if (tok_select(t) != HSM_OK || tok_login_held(t, 0) != HSM_OK) {
         tok_leave(t);
         return NULL;
     }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A token session: the policy layer above card.h that the provider and schsm-tool share.
  *  - Opens the reader through an opener callback, so it can reopen after fork() or removal.
  *  - Keeps the key directory in memory, bound to this process, to the card's identity and to
@@ -21,6 +22,7 @@
 
 #include <openssl/evp.h>
 
+#include "hsm/algs.h"
 #include "hsm/bytes.h"
 #include "hsm/card.h"
 #include "hsm/pkcs15.h"
@@ -63,6 +65,9 @@ int hsm_token_serial(hsm_token *t, char *serial, size_t cap);
  * return. NULL on failure (hsm_token_error() says why); then do NOT call hsm_token_unlock(). */
 hsm_card *hsm_token_lock(hsm_token *t);
 void hsm_token_unlock(hsm_token *t, int dirty);
+/* hsm_token_lock() that also logs in with the held PIN when the card needs it (for commands that
+ * need the user PIN after a re-SELECT dropped the login). NULL on failure, as hsm_token_lock(). */
+hsm_card *hsm_token_lock_login(hsm_token *t);
 
 typedef struct {
     uint8_t key_ref;                /* nn of CCnn: the card's key reference */
@@ -76,6 +81,10 @@ typedef struct {
      * removal, insertion, foreign use (6982 after our login) and every change a directory re-read
      * shows; a handle from an older generation is re-validated before its next use. */
     unsigned long gen;
+    /* Made by hsm_token_key_recorded() without reading the directory: until the directory has
+     * confirmed it, the handle is used only to sign with a known public key, which checks every
+     * signature on the host; one that does not verify sends it through the full re-check. */
+    int recorded;
 } hsm_key;
 
 typedef struct {
@@ -109,6 +118,12 @@ int hsm_token_list_certs(hsm_token *t, hsm_cert_ref **certs, size_t *n);
  * HSM_E_AMBIGUOUS (hsm_token_error() then names the candidates). */
 int hsm_token_find_key(hsm_token *t, const char *label, const uint8_t *id, size_t id_len, hsm_key *out);
 
+/* A handle from what a key-reference file records (reference, type, label, ID, size), costing no
+ * APDU. Safe only together with the key's public key (hsm_token_sign_checked): see hsm_key.recorded.
+ * Decryption and key derivation with it check the directory first, as for an old handle. */
+int hsm_token_key_recorded(hsm_token *t, uint8_t key_ref, enum hsm_key_type type, const char *label,
+                           const uint8_t *id, size_t id_len, unsigned bits, hsm_key *out);
+
 /* Public key of a key: from the X.509 certificate or the CV request in CEnn (costs one read,
  * cached with the directory). */
 int hsm_token_public_key(hsm_token *t, const hsm_key *k, EVP_PKEY **out);
@@ -127,6 +142,12 @@ enum { HSM_LOGIN_ALLOW_LAST_TRY = 1 };
  * or this PIN failed before in this process), HSM_E_SW with 63Cx/6983 when the card said no.
  * A PIN that worked is kept as the held PIN. hsm_token_logout() re-selects and drops it. */
 int hsm_token_login(hsm_token *t, const char *pin, size_t len, unsigned flags);
+/* Hands the PIN that from's card accepted (VERIFY in this process) to to, unless to holds one;
+ * nothing is sent. HSM_E_PIN_REFUSED when from holds no PIN its card checked. For pools of cards
+ * that share one PIN. */
+int hsm_token_share_pin(hsm_token *from, hsm_token *to);
+/* Did a PIN fail on this card in this process? (Then none is sent to it again automatically.) */
+int hsm_token_pin_failed(hsm_token *t);
 void hsm_token_logout(hsm_token *t);
 
 /* Supplies a PIN for hsm_token_ensure_login(): writes it to buf (at most cap bytes) and returns
@@ -158,6 +179,11 @@ int hsm_token_sign(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *i
 int hsm_token_sign_checked(hsm_token *t, const hsm_key *k, EVP_PKEY *pub, uint8_t alg, const uint8_t *in,
                            size_t len, hsm_bytes *out);
 int hsm_token_decipher(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *in, size_t len, hsm_bytes *out);
+/* The key's algorithm list (tag 91 in the FCP of CCnn). Costs one SELECT of the key file the first
+ * time per directory, only when read != 0; with read == 0 it answers from what is known (known == 0
+ * when nothing is). Private-key operations the card refuses read it (to name it in the error),
+ * so a refused operation leaves it known. */
+int hsm_token_key_algorithms(hsm_token *t, const hsm_key *k, int read, hsm_alg_list *out);
 
 typedef struct {
     enum hsm_key_type type;

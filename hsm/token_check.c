@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Binding key handles to the key on the card.
  *
  * A handle (hsm_key) names a key by reference, label, ID and type, which another card or a

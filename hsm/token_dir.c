@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key directory: ENUMERATE plus one READ BINARY per C4nn. Lookups re-read it (once per snapshot);
  * private-key operations keep using it until anything suggests the card changed. CEnn is read only
  * when a public key or certificate is asked for, or a handle must be re-validated. */
@@ -386,7 +387,8 @@ static int pub_from_blob(hsm_token *t, const hsm_bytes *b, EVP_PKEY **out)
         return HSM_OK;
     }
     hsm_cvc c;
-    int rc = hsm_cvc_parse(b->data, b->len, &c, NULL);
+    const uint8_t *rest = NULL;   /* CBnn of a group signer: request || origin device chain */
+    int rc = hsm_cvc_parse(b->data, b->len, &c, &rest);
     if (rc == HSM_OK)
         rc = hsm_cvc_public_key(&c, 0, out);
     if (rc != HSM_OK)
@@ -438,4 +440,26 @@ int hsm_token_read_file(hsm_token *t, uint16_t fid, hsm_bytes *out)
     }
     tok_leave(t);
     return rc;
+}
+
+int hsm_token_key_recorded(hsm_token *t, uint8_t key_ref, enum hsm_key_type type, const char *label,
+                           const uint8_t *id, size_t id_len, unsigned bits, hsm_key *out)
+{
+    if (t == NULL || out == NULL || id_len > HSM_ID_MAX || (label != NULL && strlen(label) >= HSM_LABEL_MAX)
+        || (type != HSM_KEY_EC && type != HSM_KEY_RSA))
+        return HSM_E_ARGS;
+    memset(out, 0, sizeof(*out));
+    out->key_ref = key_ref;
+    out->type = type;
+    if (label != NULL)
+        memcpy(out->label, label, strlen(label) + 1);
+    if (id_len > 0)
+        memcpy(out->id, id, id_len);
+    out->id_len = id_len;
+    out->bits = bits;
+    out->recorded = 1;
+    pthread_mutex_lock(&t->mu);
+    out->gen = t->idgen;
+    pthread_mutex_unlock(&t->mu);
+    return HSM_OK;
 }

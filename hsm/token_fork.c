@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fork handling for token sessions.
  *
  * A pthread_atfork child handler bumps a generation counter; tok_open() compares it with the

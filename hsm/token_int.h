@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internals shared by token*.c. Not for use outside hsm/token*.c. */
 #ifndef HSM_TOKEN_INT_H
 #define HSM_TOKEN_INT_H
@@ -6,6 +7,7 @@
 #include <stdarg.h>
 #include <sys/types.h>
 
+#include "hsm/algs.h"
 #include "hsm/token.h"
 
 #define TOK_MAX_FAILED 16
@@ -64,6 +66,7 @@ struct hsm_token {
     hsm_key keys[255];
     size_t nkeys;
     struct tok_ce ce[256];
+    hsm_alg_list algs[256];  /* per key reference, read only when asked for (token_algs.c) */
 
     /* Per key reference: evidence and whether it held at the current generation */
     struct tok_wit wit[256];
@@ -104,6 +107,9 @@ void tok_confirm_inherited(hsm_token *t);
  * refuse when this process already sent the held PIN without the card confirming it. */
 int tok_login_held(hsm_token *t, int only_proven);
 void tok_pin_clear(hsm_token *t);
+
+/* token_algs.c: the algorithm list of key reference ref (one SELECT the first time). */
+int tok_read_algs(hsm_token *t, uint8_t ref, hsm_alg_list *out);
 
 /* token_dir.c */
 int tok_load_dir(hsm_token *t);

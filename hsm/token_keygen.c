@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Changing the key set: generate, delete, store a certificate. Every change leaves either the
  * complete new state or nothing, and ends with a re-SELECT so other sessions notice it. */
 #include "hsm/token_int.h"
@@ -11,7 +12,6 @@
 #include <string.h>
 
 #define FID(prefix, ref) ((uint16_t)((prefix) << 8 | (ref)))
-#define HSM_PREFIX_REQ_KEEP 0xCB
 
 /* Deletes a file; a missing file is fine. */
 static int del(hsm_token *t, uint16_t fid)
@@ -182,6 +182,7 @@ int hsm_token_generate(hsm_token *t, const hsm_keygen_params *p, hsm_key *out)
     hsm_prkd d;
     memset(&d, 0, sizeof(d));
     d.type = p->type;
+    d.key_ref = (unsigned)ref;
     snprintf(d.label, sizeof(d.label), "%s", p->label);
     rc = p->type == HSM_KEY_AES ? gen_aes(t, p, (uint8_t)ref, &d) : gen_asym(t, p, (uint8_t)ref, &d);
     if (rc == HSM_OK) {

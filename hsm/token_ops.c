@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private-key operations. The warm path is exactly one APDU; anything that suggests the card
  * changed (6982 although we logged in, applet deselected, a signature that does not verify with
  * the handle's public key) makes us re-read the directory, check that the key is still the same
@@ -17,6 +18,29 @@ static int foreign_use(uint16_t sw)
     return sw == 0x6982 || sw == 0x6D00 || sw == 0x6E00;
 }
 
+/* 6A81 (CardContact) or 6985 (other implementations): the key's algorithm list may exclude alg.
+ * Reads the list (one SELECT) and, when it does, says so with the list. */
+static int refused_by_list(hsm_token *t, const hsm_key *k, uint8_t alg, uint16_t sw, const char *what)
+{
+    if (sw != 0x6A81 && sw != 0x6985)
+        return 0;
+    hsm_alg_list l;
+    char err[sizeof(t->err)];
+    memcpy(err, t->err, sizeof(err));
+    if (tok_read_algs(t, k->key_ref, &l) != HSM_OK || hsm_alg_list_allows(&l, alg)) {
+        memcpy(t->err, err, sizeof(err));
+        return 0;
+    }
+    char names[HSM_ALGS_MAX * 24], hex[HSM_ALGS_MAX * 3 + 1];
+    const char *name = hsm_alg_name(alg);
+    hsm_alg_list_text(l.ids, l.n, names, sizeof(names));
+    hsm_alg_list_hex(l.ids, l.n, hex, sizeof(hex));
+    tok_err(t, "%s with key \"%s\" refused by the card: the key's algorithm list allows only %s (%s), "
+            "not %s (%02X); use an operation the list allows or another key [SW %04X]",
+            what, k->label, l.n ? names : "nothing", hex, name != NULL ? name : "this algorithm", alg, sw);
+    return 1;
+}
+
 static int private_op(hsm_token *t, const hsm_key *k, EVP_PKEY *pub, uint8_t alg, const uint8_t *in,
                       size_t len, hsm_bytes *out, card_op op, uint8_t ins, const char *what)
 {
@@ -28,7 +52,9 @@ static int private_op(hsm_token *t, const hsm_key *k, EVP_PKEY *pub, uint8_t alg
     int is_sign = op == hsm_card_sign;
     for (int attempt = 0; attempt < 2; attempt++) {
         int was_logged_in = t->logged_in;
-        rc = tok_check_handle(t, k, pub);   /* free while nothing changed */
+        /* A recorded handle's first signature is vouched for by the host check below alone. */
+        rc = attempt == 0 && is_sign && pub != NULL && k->recorded ? HSM_OK
+                                                               : tok_check_handle(t, k, pub);   /* free while nothing changed */
         if (rc == HSM_OK)
             rc = tok_login_held(t, attempt > 0);
         if (rc != HSM_OK)
@@ -65,6 +91,8 @@ static int private_op(hsm_token *t, const hsm_key *k, EVP_PKEY *pub, uint8_t alg
             tok_forget_dir(t);
             tok_err(t, "key \"%s\" (reference %u) is no longer on the card: it was deleted; look it "
                     "up again", k->label, k->key_ref);
+        } else if (rc == HSM_E_SW && refused_by_list(t, k, alg, sw, what)) {
+            /* the error names the list */
         } else if (rc == HSM_E_SW) {
             if (sw == 0x6982)
                 t->logged_in = 0;
@@ -96,5 +124,6 @@ int hsm_token_sign_checked(hsm_token *t, const hsm_key *k, EVP_PKEY *pub, uint8_
 
 int hsm_token_decipher(hsm_token *t, const hsm_key *k, uint8_t alg, const uint8_t *in, size_t len, hsm_bytes *out)
 {
-    return private_op(t, k, NULL, alg, in, len, out, hsm_card_decipher, 0x62, "decryption");
+    int derive = alg == HSM_ALG_ECDH || alg == HSM_ALG_ECDH_AUTPUK || alg == HSM_ALG_ECDH_XKEK;
+    return private_op(t, k, NULL, alg, in, len, out, hsm_card_decipher, 0x62, derive ? "key derivation" : "decryption");
 }

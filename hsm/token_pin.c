@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PIN policy: status query before every VERIFY, refuse the last try, never resend a PIN
  * that failed, keep the PIN that worked (cleansed on free). PINs are never logged. */
 #include "hsm/token_int.h"
@@ -363,4 +364,35 @@ void hsm_token_logout(hsm_token *t)
     t->logged_in = 0;
     tok_pin_clear(t);
     tok_leave(t);
+}
+
+int hsm_token_share_pin(hsm_token *from, hsm_token *to)
+{
+    if (from == NULL || to == NULL || from == to)
+        return HSM_E_ARGS;
+    hsm_bytes copy = HSM_BYTES_INIT;
+    pthread_mutex_lock(&from->mu);
+    /* Only a PIN the card checked: an unchecked one could be wrong and cost a try on every card. */
+    int rc = from->have_pin && from->pin_worked ? hsm_bytes_set(&copy, from->pin.data, from->pin.len)
+                                                : HSM_E_PIN_REFUSED;
+    pthread_mutex_unlock(&from->mu);
+    if (rc == HSM_OK) {
+        pthread_mutex_lock(&to->mu);
+        int has = to->have_pin;
+        pthread_mutex_unlock(&to->mu);
+        if (!has)
+            rc = hsm_token_set_pin(to, (const char *)copy.data, copy.len);
+    }
+    hsm_bytes_free(&copy);
+    return rc;
+}
+
+int hsm_token_pin_failed(hsm_token *t)
+{
+    if (t == NULL)
+        return 0;
+    pthread_mutex_lock(&t->mu);
+    int failed = t->nfailed > 0;
+    pthread_mutex_unlock(&t->mu);
+    return failed;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "hsm/trace.h"
 #include "hsm/apdu.h"
 

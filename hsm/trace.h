@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SCHSM_DEBUG tracing. SCHSM_DEBUG=apdu writes one line per APDU:
  *   apdu> CLA INS P1 P2 Lc=N
  *   apdu< N bytes SW=XXXX

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The transport interface: how hsm/ reaches a card. The PC/SC transport (pcsc.c) lives
  * here; sim/ supplies one of the same shape for its in-process card. hsm/ never includes sim/. */
 #ifndef HSM_TRANSPORT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What schsm offers. X25519/X448 and the other OpenSSL-only key types are deliberately absent:
  * they can never be card keys, and leaving them out keeps TLS key shares away from schsm. */
 #include "algs.h"

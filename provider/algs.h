@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Algorithm tables of the key operations (defined in algs.c) and the dispatch tables behind them. */
 #ifndef SCHSM_ALGS_H
 #define SCHSM_ALGS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TLS-GROUP capabilities for the EC groups. libssl keeps a group only when the "EC" keymgmt it
  * fetches belongs to a provider that declares the group; with schsm listed first that keymgmt is
  * ours, so without these declarations every ECDHE group would vanish from the handshake. The

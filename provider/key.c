@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The key object: card references and host (public or software) keys. */
 #include "key.h"
+#include "pool.h"
 #include "uri.h"
 #include "hsm/rv.h"
 
@@ -71,6 +73,7 @@ void schsm_key_free(schsm_key *k)
     if (left > 0)
         return;
     EVP_PKEY_free(k->pub);
+    schsm_pool_free(k->pool);
     free(k->uri);
     pthread_mutex_destroy(&k->lock);
     OPENSSL_cleanse(k, sizeof(*k));
@@ -114,4 +117,17 @@ EVP_PKEY *schsm_key_loaded_public(schsm_key *k)
         pub = NULL;
     pthread_mutex_unlock(&k->lock);
     return pub;
+}
+
+int schsm_key_set_public(schsm_key *k, EVP_PKEY *pub)
+{
+    if (pub == NULL)
+        return 0;
+    pthread_mutex_lock(&k->lock);
+    EVP_PKEY_free(k->pub);
+    k->pub = pub;
+    if (k->type == HSM_KEY_EC)
+        k->ec_nid = nid_of(pub);
+    pthread_mutex_unlock(&k->lock);
+    return 1;
 }

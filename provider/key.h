@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The key object behind every schsm EVP_PKEY: either a reference to a key on the card (with its
  * public part loaded only when OpenSSL asks for it) or a public-only key imported for
  * verification / as an ECDH peer. */
@@ -15,6 +16,7 @@ typedef struct schsm_key {
     hsm_key card;          /* valid when token != NULL */
     char *uri;             /* canonical schsm: URI of the card key (key-reference files) */
     EVP_PKEY *pub;         /* public key in hsm_libctx(); loaded lazily for card keys */
+    struct schsm_pool *pool; /* the cards that share this key (pool.h); NULL = only token */
     int type;              /* HSM_KEY_EC or HSM_KEY_RSA */
     int ec_nid;            /* curve, 0 = not known yet (card keys before the public key is read) */
     int refs;
@@ -38,6 +40,9 @@ EVP_PKEY *schsm_key_public(schsm_key *k);
 /* The public key when it is loaded already (no card access): a new reference the caller frees,
  * or NULL. Signing passes it to the token, which then checks every card signature with it. */
 EVP_PKEY *schsm_key_loaded_public(schsm_key *k);
+/* Gives k its public key (in hsm_libctx(), ownership taken) without reading the card: from a
+ * key-reference file that records it. 0 when pub is NULL. */
+int schsm_key_set_public(schsm_key *k, EVP_PKEY *pub);
 
 /* Store and decoders hand keys to keymgmt as OSSL_OBJECT_PARAM_REFERENCE: the reference is
  * the pointer to a schsm_key with one reference given to the receiver. */

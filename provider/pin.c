@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PIN acquisition for private-key operations (see pin.h for the order of sources). */
 #include "pin.h"
 #include "hsm/rv.h"

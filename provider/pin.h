@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Getting a PIN to the token before a private-key operation, from the first source that is set:
  * the URI (pin-value, then pin-source), the provider config pin-source, then OpenSSL's
  * passphrase callback (asked only when the card really needs a PIN right now). */

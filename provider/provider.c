@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Provider entry: context, configuration, parameters, errors and the operation tables. */
 #include "provider.h"
 #include "algs.h"
@@ -14,6 +15,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/opensslv.h>
 #include <openssl/params.h>
 
 #if __has_include("store/store.h")
@@ -25,8 +27,9 @@
 #define SCHSM_HAVE_CODERS 1
 #endif
 
+/* The one version (CMake's project VERSION), shared by the tools and the Debian package. */
 #ifndef SCHSM_VERSION
-#define SCHSM_VERSION "0.1.0"
+#error "SCHSM_VERSION comes from CMakeLists.txt (project VERSION)"
 #endif
 
 struct schsm_token_slot {
@@ -205,7 +208,7 @@ static int prov_get_params(void *provctx, OSSL_PARAM params[])
     if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, SCHSM_VERSION))
         return 0;
     p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_BUILDINFO);
-    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, "schsm " SCHSM_VERSION " (built " __DATE__ ")"))
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, "schsm " SCHSM_VERSION " (" OPENSSL_VERSION_TEXT " headers)"))
         return 0;
     p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_STATUS);
     if (p != NULL && !OSSL_PARAM_set_int(p, 1))
@@ -260,6 +263,7 @@ static void provctx_free(schsm_provctx *ctx)
     free(ctx->cfg_pin_source);
     free(ctx->cfg_serial);
     free(ctx->cfg_token);
+    free(ctx->cfg_pool);
     free(ctx->cfg_select);
     OSSL_LIB_CTX_free(ctx->libctx);
     pthread_mutex_destroy(&ctx->lock);
@@ -316,14 +320,16 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         }
     }
 
+    ctx->core_get_params = core_get_params;
     if (core_get_params != NULL) {
-        char *reader = NULL, *pin_source = NULL, *debug = NULL, *serial = NULL, *token = NULL;
+        char *reader = NULL, *pin_source = NULL, *debug = NULL, *serial = NULL, *token = NULL, *pool = NULL;
         OSSL_PARAM cfg[] = {
             OSSL_PARAM_utf8_ptr("reader", &reader, 0),
             OSSL_PARAM_utf8_ptr("serial", &serial, 0),
             OSSL_PARAM_utf8_ptr("token", &token, 0),
             OSSL_PARAM_utf8_ptr("pin-source", &pin_source, 0),
             OSSL_PARAM_utf8_ptr("debug", &debug, 0),
+            OSSL_PARAM_utf8_ptr("pool", &pool, 0),
             OSSL_PARAM_END,
         };
         if (core_get_params(handle, cfg)) {
@@ -331,6 +337,7 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
             ctx->cfg_pin_source = dup_nonempty(pin_source);
             ctx->cfg_serial = dup_nonempty(serial);
             ctx->cfg_token = dup_nonempty(token);
+            ctx->cfg_pool = dup_nonempty(pool);
             /* For callers with no URI (key generation): the serial is the stronger choice. */
             const char *sel = ctx->cfg_serial != NULL ? ctx->cfg_serial : ctx->cfg_token;
             if (sel != NULL) {

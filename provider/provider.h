@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Provider-wide context shared by every operation file. */
 #ifndef SCHSM_PROVIDER_H
 #define SCHSM_PROVIDER_H
@@ -17,10 +18,13 @@ typedef struct schsm_provctx {
     char *cfg_pin_source;           /* openssl.cnf "pin-source" */
     char *cfg_serial;               /* openssl.cnf "serial" */
     char *cfg_token;                /* openssl.cnf "token" */
+    char *cfg_pool;                 /* openssl.cnf "pool" (yes/no/name, see pool.h) */
     char *cfg_select;               /* "serial=V" / "token=L" from them: the reader spec when no
                                      * "reader" is configured */
     pthread_mutex_t lock;           /* guards the token list */
     struct schsm_token_slot *tokens;/* open tokens, one per reader spec, reopened after fork */
+    /* config lookups after init (pool.c asks for "pin-source-SERIAL") */
+    OSSL_FUNC_core_get_params_fn *core_get_params;
     /* core error functions, looked up at init */
     OSSL_FUNC_core_new_error_fn *core_new_error;
     OSSL_FUNC_core_set_error_debug_fn *core_set_error_debug;

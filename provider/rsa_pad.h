@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The RSA padding-mode parameter, shared by the signature and asymmetric-cipher operations:
  * OpenSSL passes it either as an integer (RSA_*_PADDING) or as a name ("pkcs1", "pss", ...). */
 #ifndef SCHSM_RSA_PAD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm: URI parser and formatter. Strict on purpose: a typo in an attribute name must not
  * silently widen a search to "any key on the card". */
 #include "uri.h"
@@ -87,7 +88,7 @@ static int dup_string(const hsm_bytes *b, const char *attr, char **dst, char *er
     return 1;
 }
 
-static const char *const path_attrs[] = {"reader", "token", "serial", "object", "id", "type", NULL};
+static const char *const path_attrs[] = {"reader", "token", "serial", "object", "id", "type", "pool", NULL};
 static const char *const query_attrs[] = {"pin-source", "pin-value", NULL};
 
 static int path_attr(schsm_uri *u, const char *name, const hsm_bytes *v, char *err, size_t err_len)
@@ -101,6 +102,8 @@ static int path_attr(schsm_uri *u, const char *name, const hsm_bytes *v, char *e
         slot = &u->serial;
     else if (strcmp(name, "object") == 0)
         slot = &u->object;
+    else if (strcmp(name, "pool") == 0)
+        slot = &u->pool;
     if (slot != NULL) {
         if (*slot != NULL)
             return uri_fail(err, err_len, "attribute '%s' given twice", name);
@@ -192,7 +195,7 @@ static int parse_part(schsm_uri *u, const char *s, size_t n, char sep, int query
                           query ? "path (before '?')" : "query (after '?')");
             else
                 ok = uri_fail(err, err_len, "unknown %s attribute '%s' (known: %s)", query ? "query" : "path",
-                          name, query ? "pin-source, pin-value" : "reader, token, serial, object, id, type");
+                          name, query ? "pin-source, pin-value" : "reader, token, serial, object, id, type, pool");
             break;
         }
         if (eq == NULL) {
@@ -249,6 +252,7 @@ void schsm_uri_clear(schsm_uri *u)
     free_str(&u->token);
     free_str(&u->serial);
     free_str(&u->object);
+    free_str(&u->pool);
     free_str(&u->pin_source);
     if (u->pin_value != NULL) {
         OPENSSL_cleanse(u->pin_value, strlen(u->pin_value));
@@ -309,6 +313,7 @@ char *schsm_uri_format(const schsm_uri *u)
         put_attr(&b, &first, ';', "id", u->id, u->id_len, 0, 1);
     if (u->type > SCHSM_URI_ANY && u->type <= SCHSM_URI_CERT)
         put_str(&b, &first, "type", tnames[u->type], 0);
+    put_str(&b, &first, "pool", u->pool, 0);
     if (u->pin_source != NULL) {
         int qfirst = 1;
         hsm_bytes_put_u8(&b, '?');

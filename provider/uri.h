@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm: URIs (RFC 7512 style, see docs/uri.md):
  *   schsm:[attr=value[;attr=value...]][?qattr=value[&qattr=value...]]
- * path attributes reader, token, serial, object, id, type; query attributes pin-source, pin-value.
+ * path attributes reader, token, serial, object, id, type, pool; query attributes pin-source, pin-value.
  * Values are percent-decoded; unknown or repeated attributes are errors. */
 #ifndef SCHSM_URI_H
 #define SCHSM_URI_H
@@ -26,6 +27,7 @@ typedef struct {
     size_t id_len;
     int has_id;
     int type;               /* enum schsm_uri_type */
+    char *pool;             /* "yes", "no" or a pool name (see provider/pool.h) */
     char *pin_source;       /* "file:PATH" or "env:NAME" */
     char *pin_value;        /* secret: cleansed by schsm_uri_clear(), never formatted */
 } schsm_uri;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Choosing a card by serial and/or token label when several readers hold one. The provider's
  * store (serial=/token= in a URI or the config) and the opener (SCHSM_READER=serial=..., --reader
  * token=...) both come here, so both choose, and fail, the same way. Each reader is asked only for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "reader/reader.h"
 #include "hsm/rv.h"
 #include "sim/transport.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one function that opens a reader for the provider and the tool. It is the only place
  * that knows both transports: "sim:PATH" picks the in-process virtual card, anything else is
  * a PC/SC reader name matched by substring. Keeping it here means hsm/ never includes sim/. */

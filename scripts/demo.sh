@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The schsm demo on the virtual SmartCard-HSM:
 #   ./scripts/demo.sh          build if needed, then set up a fresh virtual card in $DEMO_DIR
+#   ./scripts/demo.sh --installed   use the installed schsm (schsm-tool on PATH, the module in
+#                                   OpenSSL's MODULESDIR: no -provider-path), build nothing
 #   ./scripts/demo.sh --help
 # It initialises the card, generates an EC P-256 and an RSA-2048 key on it and lists them.
 # As root on Debian 12 it installs the packages it needs; otherwise it prints the apt-get line.
@@ -13,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
+. scripts/lib/args.sh
 
 BUILD=${SCHSM_BUILD_DIR:-build}
 DEMO_DIR=${DEMO_DIR:-$PWD/$BUILD/demo}
@@ -36,7 +40,10 @@ demo_run() {
     printf '$ %s\n' "${shown% }"
     "$@"
 }
-demo_tool() { demo_run "$BUILD/bin/schsm-tool" --reader "$DEMO_READER" "$@"; }
+# The tool and the provider options: from the build directory, or (--installed) as installed.
+TOOL="$BUILD/bin/schsm-tool"
+PROV_OPTS="-provider-path $BUILD/lib -provider schsm -provider default"
+demo_tool() { demo_run "$TOOL" --reader "$DEMO_READER" "$@"; }
 
 demo_deps() {
     demo_step "Checking Debian packages"
@@ -86,7 +93,7 @@ demo_list() {
 # The provider part: OpenSSL itself makes a card key, a self-signed certificate and a signature.
 demo_openssl() {
     demo_step "OpenSSL with the schsm provider"
-    local prov="-provider-path $BUILD/lib -provider schsm -provider default"
+    local prov="$PROV_OPTS"
     local uri="schsm:object=demo-web;type=private?pin-source=file:$DEMO_PIN_FILE"
     export SCHSM_READER="$DEMO_READER"
     rm -f "$DEMO_DIR/demo-web.key"
@@ -119,13 +126,20 @@ demo_done() {
 }
 
 main() {
+    local installed=0
     case "${1:-}" in
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) script_help; exit 0 ;;
+        --installed) installed=1 ;;
         "") ;;
         *) echo "demo.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
-    demo_deps
-    demo_build
+    if [ "$installed" = 1 ]; then
+        TOOL=$(command -v schsm-tool) || { echo "demo: schsm-tool is not installed" >&2; exit 1; }
+        PROV_OPTS="-provider schsm -provider default"
+    else
+        demo_deps
+        demo_build
+    fi
     demo_card_init
     demo_keys
     demo_list

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the libFuzzer targets (tests/fuzz/, clang, ASan+UBSan) in ./build-fuzz and runs each one.
 #   ./scripts/fuzz.sh [SECONDS] [TARGET...]
 # SECONDS: how long each target runs (default 60). TARGET: names like tlv or fuzz_tlv (default all).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds schsm and runs every test through CTest.
 #   ./scripts/test.sh              build in ./build, run all tests
 #   ./scripts/test.sh --sanitize   build in ./build-asan with ASan+UBSan and run the tests there
@@ -7,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
+. scripts/lib/args.sh
 
 sanitize=0
 skip_integration=0
@@ -17,7 +19,7 @@ while [ $# -gt 0 ]; do
         --skip-integration) skip_integration=1 ;;
         -R|-E|-L) ctest_args+=("$1" "$2"); shift ;;
         -h|--help)
-            sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+            script_help
             echo "  --skip-integration    leave out tests/integration (pcscd, OpenSC, nginx, HAProxy)"
             echo "  -R REGEX / -E REGEX   passed to ctest to pick tests"
             exit 0 ;;

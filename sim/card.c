@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The virtual card's life cycle and its APDU dispatcher, plus the small ISO commands
  * (SELECT, ENUMERATE OBJECTS, GET CHALLENGE). */
 #include "sim/sim_int.h"
@@ -27,6 +28,8 @@ int sim_card_new(sim_card **out)
         return HSM_E_MEM;
     c->ndomains = 0;
     c->so_tries = SIM_SO_TRIES;
+    c->fw_major = SIM_FW_MAJOR;
+    c->fw_minor = SIM_FW_MINOR;
     int rc = sim_devcert_create(c);
     if (rc != HSM_OK) {
         sim_card_free(c);
@@ -36,10 +39,8 @@ int sim_card_new(sim_card **out)
     return HSM_OK;
 }
 
-void sim_card_free(sim_card *c)
+void sim_card_wipe(sim_card *c)
 {
-    if (c == NULL)
-        return;
     for (size_t i = 0; i < c->nkeys; i++)
         sim_key_clear(&c->keys[i]);
     for (size_t i = 0; i < c->nfiles; i++)
@@ -47,6 +48,13 @@ void sim_card_free(sim_card *c)
     free(c->keys);
     free(c->files);
     OPENSSL_cleanse(c, sizeof(*c));
+}
+
+void sim_card_free(sim_card *c)
+{
+    if (c == NULL)
+        return;
+    sim_card_wipe(c);
     free(c);
 }
 
@@ -63,7 +71,7 @@ void sim_card_reset(sim_card *c)
 static void put_applet_fcp(const sim_card *c, hsm_bytes *out)
 {
     size_t m;
-    uint8_t v85[5] = { (uint8_t)(c->options >> 8), (uint8_t)c->options, 0x00, SIM_FW_MAJOR, SIM_FW_MINOR };
+    uint8_t v85[5] = { (uint8_t)(c->options >> 8), (uint8_t)c->options, 0x00, c->fw_major, c->fw_minor };
     hsm_tlv_open(out, 0x62, &m);
     hsm_tlv_put_u8(out, 0x82, 0x38);
     hsm_tlv_put(out, 0x85, v85, sizeof(v85));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The virtual SmartCard-HSM: the card side of every command in the protocol sheet, with no
  * transport in it. A card is a value: it can be saved to bytes and loaded again. */
 #ifndef SIM_CARD_H
@@ -14,6 +15,15 @@ typedef struct sim_card sim_card;
  * certificates in EF 2F02, issued under the in-tree TEST hierarchy (UTSRCACC100001). */
 int sim_card_new(sim_card **out);
 void sim_card_free(sim_card *c);
+
+/* Firmware update as on the real card: keys, files, key domains, PINs and verified public keys
+ * are wiped (the card is factory fresh again), and the device gets a new device key and device
+ * certificate from the same DICA. The serial (CHR minus its last 5 digits) stays; the 5-digit
+ * sequence number at the end of the CHR counts up, so hosts never confuse the old and new
+ * device keys. */
+int sim_card_firmware_update(sim_card *c, uint8_t major, uint8_t minor);
+/* fw[0] = major, fw[1] = minor. */
+void sim_card_firmware_version(const sim_card *c, uint8_t fw[2]);
 
 /* Whole state, persistent and volatile (selection, login), as bytes and back. */
 int sim_card_save(const sim_card *c, hsm_bytes *out);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private-key operations: SIGN (sheet 9), DECIPHER / ECDH / DERIVE XKEK (10, 13.4), AES cipher
  * and CMAC (11.1). 80 78 P2 99 (symmetric derivation, KDF unknown) and 80 62 P2 83 answer 6A81.
  * Checks run in the reference card's order of concern: P2, PIN, key, algorithm list, use

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DERIVE EC KEY `80 76 P1 P2 Lc 98 <scalar>` (sheet 11.2): a new EC key in P2 on the curve of
  * key P1 with private value (d + scalar) mod n. The arithmetic is the open implementation's
  * (the reference card's is unconfirmed). The source key's algorithm list must allow 98; the

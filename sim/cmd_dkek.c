@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key domains and DKEK shares (sheet 12.2, 13.2).
  * Slot 0 always exists after INITIALIZE; tag 97 provisions more. A P2 beyond the slots answers
  * 6A86, an empty slot 6A88, importing into a complete domain 6985, deleting a domain that still

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* EF access (sheet 6): READ BINARY (odd INS with DO 54, and even INS on the current EF),
  * UPDATE BINARY (creates and extends EFs; an offset-0 write keeps a longer file's tail),
  * DELETE FILE (EFs and keys). Writing and deleting need the user PIN; key files are never

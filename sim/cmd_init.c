@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* INITIALIZE DEVICE (sheet 5) and the device-info answer to INITIALIZE without data (1.5).
  * A wrong initialization code answers 6985 and counts the SO-PIN down (6983 once blocked). */
 #include "sim/sim_int.h"
@@ -74,8 +75,8 @@ static uint16_t device_info(sim_card *c, hsm_bytes *out)
 {
     hsm_bytes_put_u32(out, (uint32_t)sim_mem_free(c));
     hsm_bytes_put_u8(out, 0x00);
-    hsm_bytes_put_u8(out, SIM_FW_MAJOR);
-    hsm_bytes_put_u8(out, SIM_FW_MINOR);
+    hsm_bytes_put_u8(out, c->fw_major);
+    hsm_bytes_put_u8(out, c->fw_minor);
     return SW_OK;
 }
 

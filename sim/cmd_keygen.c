@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GENERATE ASYMMETRIC KEY PAIR (sheet 7) and GENERATE SYMMETRIC KEY (8.1). Nothing is
  * written unless the whole operation succeeded. */
 #include "sim/sim_int.h"

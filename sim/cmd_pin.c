@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PIN model (sheet 4): VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER.
  * On the attempt that exhausts a counter the card answers 63C0 (as an ISO card does); every
  * later attempt answers 6983. Hosts treat both as "blocked". */

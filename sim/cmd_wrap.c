@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* WRAP KEY / UNWRAP KEY with the key domain's KEK (sheet 12.3-12.5).
  * Blob: KCV(8) type(1) [2-byte length + value: key-type OID, algorithm list, access
  * conditions, key OID] AES-256-CBC(Kenc, IV 0, plaintext) AES-CMAC(Kmac, everything before).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Certificate chains and XKEK key domains (sheet 13.2-13.4, 14.5).
  *  - MSE SET `00 22 81 B6 83 <CHR>` selects a known public key (the built-in roots, or a key the
  *    card verified earlier); 6A88 when unknown.

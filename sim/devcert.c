@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Production of a virtual card: a fresh brainpoolP256r1 device key (CC00) and EF 2F02 =
  * device CV certificate || DICA certificate, issued under the in-tree TEST hierarchy
  * (sim/certs/: root UTSRCACC100001 -> DICA UTDICA0100001; TEST ONLY).
@@ -39,6 +40,11 @@ static void today(uint8_t d[6])
 
 int sim_devcert_create(sim_card *c)
 {
+    return sim_devcert_issue(c, NULL);
+}
+
+int sim_devcert_issue(sim_card *c, const char *device_chr)
+{
     EVP_PKEY *dev = NULL, *dica = NULL;
     hsm_bytes cert = HSM_BYTES_INIT;
     uint8_t rnd[7], eff[6];
@@ -52,10 +58,14 @@ int sim_devcert_create(sim_card *c)
         rc = HSM_E_CRYPTO;
         goto done;
     }
-    memcpy(chr, "DESM", 4);
-    for (int i = 0; i < 7; i++)
-        chr[4 + i] = (char)('0' + rnd[i] % 10);
-    memcpy(chr + 11, "00000", 6);
+    if (device_chr != NULL && strlen(device_chr) < sizeof(chr)) {
+        memcpy(chr, device_chr, strlen(device_chr) + 1);
+    } else {
+        memcpy(chr, "DESM", 4);
+        for (int i = 0; i < 7; i++)
+            chr[4 + i] = (char)('0' + rnd[i] % 10);
+        memcpy(chr + 11, "00000", 6);
+    }
     today(eff);
     rc = hsm_cvc_build_cert("UTDICA0100001", dev, 0, chr, 0x00, eff, DICA_EXPIRY, dica, &cert);
     if (rc != HSM_OK)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm-sim --dump: what the card holds, for people. No secrets are printed. */
 #include "sim/sim_int.h"
 
@@ -44,7 +45,7 @@ int sim_card_dump(const sim_card *cc, hsm_bytes *out)
     static const char *types[] = { "?", "RSA", "EC", "AES" };
     sim_device_chr(c, chr, sizeof(chr));
     outf(out, "device CHR:      %s (serial %.*s)\n", chr, (int)(strlen(chr) > 5 ? strlen(chr) - 5 : 0), chr);
-    outf(out, "firmware:        %d.%d\n", SIM_FW_MAJOR, SIM_FW_MINOR);
+    outf(out, "firmware:        %d.%d\n", c->fw_major, c->fw_minor);
     outf(out, "initialised:     %s\n", c->initialized ? "yes" : "no (factory fresh)");
     if (c->initialized) {
         outf(out, "options:         %04X%s%s\n", c->options, (c->options & 1) ? " (reset retry counter allowed)" : "",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key generation and private-key storage for the virtual card (libcrypto in hsm_libctx). */
 #include "sim/sim_int.h"
 

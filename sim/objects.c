@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Keys (CCnn) and EFs of the virtual card, its memory model and key meta data. */
 #include "sim/sim_int.h"
 

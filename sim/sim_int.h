@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internals of the virtual SmartCard-HSM shared by the sim/ command files. Not for other modules. */
 #ifndef SIM_SIM_INT_H
 #define SIM_SIM_INT_H
@@ -96,6 +97,7 @@ struct sim_card {
     /* persistent */
     int initialized;
     uint16_t options;
+    uint8_t fw_major, fw_minor;   /* firmware version (state tag 0x8F; absent = SIM_FW_MAJOR.SIM_FW_MINOR) */
     uint8_t pin[SIM_PIN_MAX];
     size_t pin_len;
     uint8_t pin_tries, pin_max;
@@ -124,6 +126,8 @@ struct sim_card {
 typedef uint16_t (*sim_handler)(sim_card *c, const hsm_apdu *a, hsm_bytes *out);
 
 /* card.c: objects and memory */
+/* Frees every key and file and zeroes the whole card (the struct itself stays). */
+void sim_card_wipe(sim_card *c);
 sim_key *sim_key_find(sim_card *c, uint8_t id);
 sim_key *sim_key_put(sim_card *c, uint8_t id);     /* creates or clears slot id */
 void sim_key_delete(sim_card *c, uint8_t id);
@@ -143,6 +147,8 @@ int sim_random(uint8_t *p, size_t n);
 
 /* devcert.c */
 int sim_devcert_create(sim_card *c);
+/* The same with a given device CHR (NULL = a random one). */
+int sim_devcert_issue(sim_card *c, const char *device_chr);
 /* The device CHR from EF 2F02 into out (cap >= 17); "" when absent. */
 void sim_device_chr(sim_card *c, char *out, size_t cap);
 

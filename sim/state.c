@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Serialisation of a virtual card: "SCHSMSIM" magic, version byte, a TLV body, and a
  * SHA-256 of the body so that a damaged file is reported instead of silently reset.
  * Body tags (context class, this file's own numbering):
@@ -6,7 +7,8 @@
  *   A1 key { 80 id 81 type 82 bits 83 private (DER or raw AES) 84 use counter 85 alg list 86 domain }
  *   A2 EF { 80 fid 81 data }
  *   A3 domain { 80 index 81 state 82 total 83 missing 84 KEK 85 KEK set 86 XKEK UID }
- *   A4 verified public key { 80 CHR 81 curve NID 82 point }  8D CHR selected by MSE */
+ *   A4 verified public key { 80 CHR 81 curve NID 82 point }  8D CHR selected by MSE
+ *   8F firmware version (major, minor; absent = SIM_FW_MAJOR.SIM_FW_MINOR) */
 #include "sim/sim_int.h"
 
 #include "hsm/crypto.h"
@@ -56,6 +58,8 @@ int sim_card_save(const sim_card *c, hsm_bytes *out)
     hsm_tlv_put_u8(&b, 0x8A, (uint8_t)c->selected);
     hsm_tlv_put_u8(&b, 0x8B, (uint8_t)c->pin_ok);
     put_u32(&b, 0x8C, c->cur_ef);
+    uint8_t fw[2] = { c->fw_major, c->fw_minor };
+    hsm_tlv_put(&b, 0x8F, fw, 2);
     if (c->mse_chr[0])
         hsm_tlv_put(&b, 0x8D, c->mse_chr, strlen(c->mse_chr));
     for (size_t i = 0; i < c->npubkeys; i++) {
@@ -264,6 +268,13 @@ static int load_body(sim_card *c, const uint8_t *p, const uint8_t *end)
         case 0xA2: ok = load_file(c, &t); break;
         case 0xA3: ok = load_domain(c, &t); break;
         case 0xA4: ok = load_pubkey(c, &t); break;
+        case 0x8F:
+            ok = t.len == 2;
+            if (ok) {
+                c->fw_major = t.val[0];
+                c->fw_minor = t.val[1];
+            }
+            break;
         case 0x8D:
             ok = t.len >= 1 && t.len <= 16;
             if (ok)
@@ -293,6 +304,8 @@ int sim_card_load(const uint8_t *buf, size_t len, sim_card **out)
     sim_card *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return HSM_E_MEM;
+    c->fw_major = SIM_FW_MAJOR;   /* state files older than tag 0x8F */
+    c->fw_minor = SIM_FW_MINOR;
     int rc = load_body(c, body, body + blen);
     if (rc != HSM_OK) {
         sim_card_free(c);

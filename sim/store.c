@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The state file of a virtual card. Every access runs under flock() on PATH.lock (opened anew
  * for each lock, so that a fork()ed child never shares the parent's lock). Writes go to a
  * temporary file in the same directory, are fsync()ed and renamed over PATH, and the directory

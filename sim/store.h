@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A virtual card kept in a state file: created factory-fresh on first use, written atomically
  * (temp file, fsync, rename), and guarded by an exclusive lock on PATH.lock, the analogue of a
  * PC/SC transaction. */

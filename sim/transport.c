@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hsm_transport over a state-file virtual card ("sim:PATH").
  * Outside begin()/end() every transmit is its own transaction: lock, reload if another process
  * changed the file, process, save if changed, unlock. Inside begin()/end() the lock is held

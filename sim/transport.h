@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hsm_transport over a state-file virtual card (reader name "sim:PATH"). */
 #ifndef SIM_TRANSPORT_H
 #define SIM_TRANSPORT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The virtual card as a vpcd client (vsmartcard's virtual ICC protocol).
  *
  * vpcd (the pcscd driver) listens on TCP 127.0.0.1:35963 for its first slot, 35964 for the next.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Attaches a state-file virtual card to pcscd through vsmartcard's vpcd driver. */
 #ifndef SIM_VPCD_H
 #define SIM_VPCD_H

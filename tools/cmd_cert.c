@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* import-cert and export-pubkey: moving public material between files and the card. Host-side
  * parsing runs in hsm_libctx() so that a configured schsm provider never loops back into the card. */
 #include "tools/util.h"

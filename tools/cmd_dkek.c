@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DKEK shares and key backup: create-dkek-share, import-dkek-share, dkek-status, wrap-key,
  * unwrap-key. Share files and wrapped-key files are byte-compatible with OpenSC's sc-hsm-tool
  * (protocol sheet 12.6-12.8); the file crypto and the n-of-m scheme live in hsm/dkek.h. */
@@ -546,6 +547,33 @@ static int read_optional(hsm_card *c, uint16_t fid, hsm_bytes *out, int *have)
     return rv == HSM_E_NOT_FOUND ? HSM_OK : rv;
 }
 
+/* XKEK (issue 10): a group signer's CBnn holds its request followed by the chain of the card that
+ * made it; the wrapped file carries that chain (element E1) so that unwrap-key restores it. */
+static int add_origin_chain(tool_ctx *ctx, hsm_bytes *file, const hsm_bytes *keep)
+{
+    hsm_tlv req;
+    const uint8_t *p = keep->data;
+    if (keep->len == 0 || keep->data[0] != 0x67 || hsm_tlv_next(&p, keep->data + keep->len, &req) != 1
+        || req.rawlen >= keep->len)
+        return TOOL_OK;   /* only a kept request: nothing to carry */
+    if (hsm_wrapped_file_add_origin(file, keep->data + req.rawlen, keep->len - req.rawlen) != HSM_OK)
+        return tool_error(ctx, TOOL_FAIL, "cannot add the key's origin chain to the wrapped file; nothing was written");
+    return TOOL_OK;
+}
+
+/* The unwrap side of add_origin_chain: CBnn = request || origin chain. */
+static int restore_origin_chain(hsm_card *c, uint8_t ref, const hsm_wrapped_file *wf)
+{
+    if (wf->origin == NULL || wf->cert == NULL || wf->cert[0] != 0x67)
+        return HSM_OK;
+    hsm_bytes cb = HSM_BYTES_INIT;
+    hsm_bytes_put(&cb, wf->cert, wf->cert_len);
+    hsm_bytes_put(&cb, wf->origin, wf->origin_len);
+    int rv = cb.oom ? HSM_E_MEM : hsm_card_write_file(c, FID(PREFIX_REQ_KEEP, ref), cb.data, cb.len);
+    hsm_bytes_free(&cb);
+    return rv;
+}
+
 static int run_wrap(tool_ctx *ctx, tool_args *a)
 {
     const char *out = tool_arg(a, "out");
@@ -561,7 +589,8 @@ static int run_wrap(tool_ctx *ctx, tool_args *a)
     if (rc != TOOL_OK)
         return rc;
     hsm_bytes blob = HSM_BYTES_INIT, prkd = HSM_BYTES_INIT, cert = HSM_BYTES_INIT, file = HSM_BYTES_INIT;
-    int have_prkd = 0, have_cert = 0;
+    hsm_bytes keep = HSM_BYTES_INIT;   /* XKEK (issue 10): CBnn, a group signer's request || origin chain */
+    int have_prkd = 0, have_cert = 0, have_keep = 0;
     hsm_card *c = hsm_token_lock(ctx->tok);
     if (c == NULL)
         return tool_token_fail(ctx, "cannot reach the card");
@@ -571,6 +600,8 @@ static int run_wrap(tool_ctx *ctx, tool_args *a)
     } else if ((rv = read_optional(c, FID(HSM_PREFIX_PRKD, k.key_ref), &prkd, &have_prkd)) != HSM_OK
                || (rv = read_optional(c, FID(HSM_PREFIX_EE_CERT, k.key_ref), &cert, &have_cert)) != HSM_OK) {
         rc = tool_card_fail(ctx, c, rv, 0xB1, "cannot read the key's description or certificate");
+    } else if ((rv = read_optional(c, FID(PREFIX_REQ_KEEP, k.key_ref), &keep, &have_keep)) != HSM_OK) {
+        rc = tool_card_fail(ctx, c, rv, 0xB1, "cannot read the key's kept request");
     }
     hsm_token_unlock(ctx->tok, 0);
     hsm_wrapped_hdr hdr;
@@ -587,6 +618,8 @@ static int run_wrap(tool_ctx *ctx, tool_args *a)
                                   have_cert ? cert.data : NULL, cert.len, &file) != HSM_OK)
         rc = tool_error(ctx, TOOL_FAIL, "the key's description or certificate on the card is malformed; "
                         "nothing was written");
+    if (rc == TOOL_OK && have_keep && have_cert && have_prkd)
+        rc = add_origin_chain(ctx, &file, &keep);
     if (rc == TOOL_OK)
         rc = write_file(ctx, out, file.data, file.len, force);
     if (rc == TOOL_OK) {
@@ -599,6 +632,7 @@ static int run_wrap(tool_ctx *ctx, tool_args *a)
     hsm_bytes_free(&prkd);
     hsm_bytes_free(&cert);
     hsm_bytes_free(&file);
+    hsm_bytes_free(&keep);
     return rc;
 }
 
@@ -786,6 +820,8 @@ static int run_unwrap(tool_ctx *ctx, tool_args *a)
             rv = hsm_card_write_file(c, FID(HSM_PREFIX_PRKD, ref), prkd.data, prkd.len);
         if (rv == HSM_OK && wf.cert != NULL)
             rv = hsm_card_write_file(c, FID(HSM_PREFIX_EE_CERT, ref), wf.cert, wf.cert_len);
+        if (rv == HSM_OK)
+            rv = restore_origin_chain(c, (uint8_t)ref, &wf);
         if (rv != HSM_OK) {
             /* Nothing half-made: a key without its description would be invisible to OpenSC. */
             rc = tool_card_fail(ctx, c, rv, INS_UPDATE, "cannot write the key's description or certificate; the "

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* info: what the card is and in which state, without a PIN. */
 #include "tools/util.h"
 

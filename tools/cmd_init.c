@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* init: INITIALIZE DEVICE with a new user PIN and the SO-PIN, then the token label in EF 2F03. */
 #include "tools/util.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* keygen, list, delete: the key directory. */
 #include "tools/util.h"
 
@@ -7,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "hsm/algs.h"
 #include "hsm/crypto.h"
 #include "hsm/curves.h"
 #include "hsm/rv.h"
@@ -42,7 +44,7 @@ static int run_keygen(tool_ctx *ctx, tool_args *a)
     p.rsa_bits = kt.rsa_bits;
     p.label = label;
     p.key_domain = -1;
-    uint8_t id[HSM_ID_MAX], algs[16];
+    uint8_t id[HSM_ID_MAX], algs[HSM_ALGS_MAX];
     size_t id_len = 0, n_algs = 0;
     const char *s = tool_arg(a, "id");
     if (s != NULL) {
@@ -53,12 +55,16 @@ static int run_keygen(tool_ctx *ctx, tool_args *a)
     }
     s = tool_arg(a, "algorithms");
     if (s != NULL) {
-        if (tool_parse_algorithms(s, kt.type, algs, &n_algs, why, sizeof(why)) != HSM_OK)
+        if (hsm_alg_parse_list(s, (enum hsm_key_type)kt.type, algs, &n_algs, why, sizeof(why)) != HSM_OK)
             return tool_usage_error(ctx, "%s", why);
         p.algorithms = algs;
         p.algorithms_len = n_algs;
     }
     s = tool_arg(a, "key-domain");
+    if (s != NULL && tool_arg(a, "domain") != NULL)
+        return tool_usage_error(ctx, "give --domain or --key-domain, not both (they are the same)");
+    if (s == NULL)
+        s = tool_arg(a, "domain");
     if (s != NULL) {
         long d;
         if (tool_parse_uint(s, 0, 255, &d) != HSM_OK)
@@ -86,15 +92,9 @@ static int run_keygen(tool_ctx *ctx, tool_args *a)
         printf("  type:     %s %u bits\n", tool_key_type_name(k.type), k.bits);
     }
     if (n_algs > 0) {
-        printf("  allowed:  ");
-        for (size_t i = 0; i < n_algs; i++) {
-            const char *name = tool_alg_name(algs[i]);
-            if (name != NULL)
-                printf("%s%s", i ? "," : "", name);
-            else
-                printf("%s%02x", i ? "," : "", algs[i]);
-        }
-        printf("\n");
+        char names[HSM_ALGS_MAX * 24];
+        hsm_alg_list_text(algs, n_algs, names, sizeof(names));
+        printf("  allowed:  %s\n", names);
     }
     return TOOL_OK;
 }
@@ -109,7 +109,42 @@ typedef struct {
     char curve[64];
     int key_ref;        /* -1 none */
     char subject[256];  /* certificates */
+    hsm_alg_list algs;  /* keys: the algorithm list (known = read) */
 } row;
+
+/* The key's algorithm list, as names ("ecdsa-sha256") and raw bytes ("73"); null when the key has
+ * none (every algorithm of its type) or it could not be read. */
+static void json_algorithms(tool_json *j, const hsm_alg_list *l)
+{
+    tool_json_key(j, "algorithms");
+    if (!l->known || !l->restricted) {
+        tool_json_null(j);
+    } else {
+        tool_json_begin_array(j);
+        for (size_t i = 0; i < l->n; i++) {
+            const char *name = hsm_alg_name(l->ids[i]);
+            char hex[3];
+            snprintf(hex, sizeof(hex), "%02x", l->ids[i]);
+            tool_json_string(j, name != NULL ? name : hex);
+        }
+        tool_json_end_array(j);
+    }
+    char hex[2 * HSM_ALGS_MAX + 1] = "";
+    for (size_t i = 0; i < l->n && i < HSM_ALGS_MAX; i++)
+        snprintf(hex + 2 * i, 3, "%02x", l->ids[i]);
+    tool_json_key(j, "algorithms_hex");
+    tool_json_string(j, l->known && l->restricted ? hex : NULL);
+}
+
+/* Table suffix: "  [only ecdsa-sha256]" for a key with an algorithm list. */
+static void print_algorithms(const hsm_alg_list *l)
+{
+    if (!l->known || !l->restricted)
+        return;
+    char names[HSM_ALGS_MAX * 24];
+    hsm_alg_list_text(l->ids, l->n, names, sizeof(names));
+    printf("  [algorithms: %s]", l->n ? names : "none");
+}
 
 static void hex_into(char *out, const uint8_t *p, size_t n)
 {
@@ -138,6 +173,8 @@ static void key_row(tool_ctx *ctx, const hsm_key *k, row *r)
     hex_into(r->id, k->id, k->id_len);
     r->bits = k->bits;
     r->key_ref = k->key_ref;
+    if (hsm_token_key_algorithms(ctx->tok, k, 1, &r->algs) != HSM_OK)
+        memset(&r->algs, 0, sizeof(r->algs));   /* shown as unknown, the listing goes on */
     if (k->type == HSM_KEY_EC && k->has_cert_file) {
         EVP_PKEY *pk = NULL;
         if (hsm_token_public_key(ctx->tok, k, &pk) == HSM_OK && pk != NULL)
@@ -192,6 +229,8 @@ static void json_row(tool_json *j, const row *r)
     if (strcmp(r->type, "cert") == 0) {
         tool_json_key(j, "subject");
         tool_json_string(j, r->subject[0] ? r->subject : NULL);
+    } else {
+        json_algorithms(j, &r->algs);
     }
     tool_json_end_object(j);
 }
@@ -215,6 +254,7 @@ static void table(const row *rows, size_t n)
                r->id, r->label);
         if (r->subject[0])
             printf("  (%s)", r->subject);
+        print_algorithms(&r->algs);
         printf("\n");
     }
     if (n == 0)
@@ -296,13 +336,17 @@ static const tool_opt keygen_opts[] = {
                    "(128, 192, 256)" },
     { "label", "L", "key label (required, unique on the card)" },
     { "id", "HEX", "key ID (CKA_ID); default: SHA-1 of the public key, as OpenSC does" },
-    { "algorithms", "LIST", "restrict the key to these algorithms: comma list of names (ecdsa, ecdsa-sha256, "
-                            "ecdh, rsa-raw, rsa-pkcs1, rsa-pss, rsa-decrypt, wrap, ...) or hex ids" },
-    { "key-domain", "N", "put the key in key domain N" },
+    { "algorithms", "LIST", "restrict the key to these algorithms: comma list of names (EC: ecdsa, ecdsa-sha1 .. "
+                            "ecdsa-sha512, ecdh; RSA: rsa-raw, rsa-pkcs1[-sha256 ...], rsa-pss[-sha256 ...], "
+                            "decrypt, rsa-decrypt-pkcs1, rsa-oaep; AES: aes-cbc-encrypt, aes-cbc-decrypt, aes-cmac; "
+                            "any: wrap, unwrap) or hex ids (70, 0x92)" },
+    { "key-domain", "N", "put the key in key domain N (DKEK or XKEK domain)" },
+    { "domain", "N", "same as --key-domain" },
     { NULL, NULL, NULL },
 };
 static const tool_opt list_opts[] = {
-    { "json", NULL, "print a JSON array of objects (label, id, type, bits, curve, key_ref)" },
+    { "json", NULL, "print a JSON array of objects (label, id, type, bits, curve, key_ref; for keys also "
+                    "algorithms: names of the algorithm list or null, algorithms_hex: its bytes)" },
     { NULL, NULL, NULL },
 };
 static const tool_opt delete_opts[] = {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PIN management: change-pin, change-so-pin, unblock-pin, verify-pin. Every command that sends
  * a PIN the card will count asks for the retry counter first and refuses to spend the last try
  * unless --force says so. */

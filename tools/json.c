@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A streaming JSON writer, enough for schsm-tool's --json output. Pretty-printed with two-space
  * indentation so that people can read it and scripts can parse it. Strings are escaped per
  * RFC 8259; bytes >= 0x80 pass through (labels are UTF-8). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm-tool: key management for the SmartCard-HSM. Global options, the command table,
  * option parsing and --help. Exit codes: 0 ok, 1 operation failed, 2 usage error. */
 #include "tools/util.h"
@@ -13,6 +14,8 @@ extern const tool_cmd tool_cmd_dkek_status;
 extern const tool_cmd tool_cmd_key_domains;
 extern const tool_cmd tool_cmd_wrap_key;
 extern const tool_cmd tool_cmd_unwrap_key;
+/* Pools (tools/cmd_pool.c). */
+extern const tool_cmd tool_cmd_pool_status;
 
 static const tool_cmd *const commands[] = {
     &tool_cmd_info,
@@ -32,6 +35,14 @@ static const tool_cmd *const commands[] = {
     &tool_cmd_key_domains,
     &tool_cmd_wrap_key,
     &tool_cmd_unwrap_key,
+    &tool_cmd_pool_status,
+    &tool_cmd_device,
+    &tool_cmd_attest,
+    &tool_cmd_group_signer_create,
+    &tool_cmd_kdm_issue,
+    &tool_cmd_xkek_create,
+    &tool_cmd_xkek_exchange_key,
+    &tool_cmd_xkek_derive,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -87,7 +98,7 @@ static void main_help(FILE *f)
                "Manage keys and PINs of a SmartCard-HSM (Nitrokey HSM 2) or of the virtual card "
                "(--reader sim:PATH).\n\nCommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %-18s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(f, "  %-20s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f, "\nGlobal options:\n");
     print_opts(f, global_opts);
     fprintf(f, "\nRun 'schsm-tool COMMAND --help' for the options of a command.\n"
@@ -115,6 +126,25 @@ static const tool_cmd *find_cmd(const char *name)
             return commands[i];
     return NULL;
 }
+
+/* Commands of two words ("pool status"): the table names them with a space. Tries "NAME WORD"
+ * first, so a family's verbs can share a first word; pos moves past the second word on a hit. */
+static const tool_cmd *find_cmd_words(int argc, char **argv, int *pos, const char *name)
+{
+    if (*pos < argc && argv[*pos][0] != '-') {
+        char two[128];
+        if (snprintf(two, sizeof(two), "%s %s", name, argv[*pos]) < (int)sizeof(two)) {
+            const tool_cmd *c = find_cmd(two);
+            if (c != NULL) {
+                (*pos)++;
+                return c;
+            }
+        }
+    }
+    return find_cmd(name);
+}
+
+static int unknown_cmd(tool_ctx *ctx, const char *name);
 
 static void vreport(tool_ctx *ctx, const char *fmt, va_list ap)
 {
@@ -146,6 +176,24 @@ int tool_usage_error(tool_ctx *ctx, const char *fmt, ...)
     else
         fprintf(stderr, "Run '%s --help' for usage.\n", ctx->prog);
     return TOOL_USAGE;
+}
+
+/* "unknown command", or for the first word of a family ("pool") the words that may follow. */
+static int unknown_cmd(tool_ctx *ctx, const char *name)
+{
+    char verbs[256] = "";
+    size_t nlen = strlen(name), used = 0;
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const char *n = commands[i]->name;
+        if (strncmp(n, name, nlen) == 0 && n[nlen] == ' ' && used < sizeof(verbs)) {
+            int w = snprintf(verbs + used, sizeof(verbs) - used, "%s%s", used ? ", " : "", n + nlen + 1);
+            if (w > 0)
+                used += (size_t)w;
+        }
+    }
+    if (used > 0)
+        return tool_usage_error(ctx, "'%s' needs one of: %s", name, verbs);
+    return tool_usage_error(ctx, "unknown command '%s'", name);
 }
 
 static int opt_index(const tool_opt *opts, const char *name, size_t len)
@@ -255,15 +303,16 @@ static int run(tool_ctx *ctx, int argc, char **argv)
             main_help(stdout);
             return TOOL_OK;
         }
-        const tool_cmd *c = find_cmd(argv[pos]);
+        const char *first = argv[pos++];
+        const tool_cmd *c = find_cmd_words(argc, argv, &pos, first);
         if (c == NULL)
-            return tool_usage_error(ctx, "unknown command '%s'", argv[pos]);
+            return unknown_cmd(ctx, first);
         cmd_help(stdout, c);
         return TOOL_OK;
     }
-    const tool_cmd *c = find_cmd(name);
+    const tool_cmd *c = find_cmd_words(argc, argv, &pos, name);
     if (c == NULL)
-        return tool_usage_error(ctx, "unknown command '%s'", name);
+        return unknown_cmd(ctx, name);
     ctx->cmd = c;
     tool_args a;
     memset(&a, 0, sizeof(a));

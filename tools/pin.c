@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading secrets (PINs, SO-PINs): from a source (file:PATH, env:NAME) or from the terminal
  * without echo. The terminal is /dev/tty, not stdin, so that piped input and redirected output
  * never mix with a secret. Buffers holding secrets are cleansed before they are released. */

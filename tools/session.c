@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The token session of one schsm-tool run: opening the reader, getting the user PIN only when
  * the card needs it, error reporting, and picking a key by --label / --id. */
 #include "tools/util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared plumbing of schsm-tool: the command table, option parsing, the session context,
  * secret input, output helpers. Each command group lives in its own cmd_*.c file. */
 #ifndef SCHSM_TOOL_UTIL_H
@@ -9,9 +10,10 @@
 
 #include "hsm/bytes.h"
 #include "hsm/card.h"
+#include "hsm/device.h"
 #include "hsm/token.h"
 
-#define SCHSM_TOOL_VERSION "0.1.0"
+#define SCHSM_TOOL_VERSION SCHSM_VERSION   /* CMake project VERSION */
 
 enum { TOOL_OK = 0, TOOL_FAIL = 1, TOOL_USAGE = 2 };
 
@@ -67,6 +69,13 @@ extern const tool_cmd tool_cmd_list;
 extern const tool_cmd tool_cmd_delete;
 extern const tool_cmd tool_cmd_import_cert;
 extern const tool_cmd tool_cmd_export_pubkey;
+extern const tool_cmd tool_cmd_device;
+extern const tool_cmd tool_cmd_attest;
+extern const tool_cmd tool_cmd_group_signer_create;
+extern const tool_cmd tool_cmd_kdm_issue;
+extern const tool_cmd tool_cmd_xkek_create;
+extern const tool_cmd tool_cmd_xkek_exchange_key;
+extern const tool_cmd tool_cmd_xkek_derive;
 
 /* main.c: option lookup. */
 const char *tool_arg(const tool_args *a, const char *name);
@@ -114,11 +123,7 @@ typedef struct {
     unsigned rsa_bits;
 } tool_keytype;
 int tool_parse_keytype(const char *spec, tool_keytype *out, char *why, size_t why_len);
-/* Comma list of names or hex bytes; out holds at most 16 ids. key_type limits the names. */
-int tool_parse_algorithms(const char *list, int key_type, uint8_t out[16], size_t *n,
-                          char *why, size_t why_len);
 int tool_parse_id(const char *hex, uint8_t *out, size_t cap, size_t *len, char *why, size_t why_len);
-const char *tool_alg_name(uint8_t alg);
 
 /* json.c: a small streaming JSON writer. */
 typedef struct {
@@ -140,6 +145,18 @@ void tool_json_bool(tool_json *j, int v);
 void tool_json_null(tool_json *j);
 /* Ends the document with a newline. */
 void tool_json_finish(tool_json *j);
+
+/* files.c: public files (chains, attestation bundles, KDMs, exchange requests). path "-" =
+ * standard output. tool_read_public caps the size and names what was expected in errors. */
+int tool_write_public(tool_ctx *ctx, const char *path, const uint8_t *data, size_t len);
+int tool_read_public(tool_ctx *ctx, const char *path, const char *what, hsm_bytes *out);
+/* "key": "hex" */
+void tool_json_hex(tool_json *j, const char *key, const uint8_t *p, size_t n);
+
+/* cmd_device.c: a chain verdict for people, and as JSON members chain, device_certificate,
+ * dica_certificate (shared by device and attest). */
+void tool_print_chain(const hsm_chain *ch);
+void tool_json_chain(tool_json *j, const hsm_chain *ch);
 
 /* Key selection shared by delete, import-cert, export-pubkey: --label and/or --id. */
 int tool_find_key(tool_ctx *ctx, tool_args *a, hsm_key *out);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RSA decryption with card keys: the card applies the raw private key (DECIPHER 0x21) and the
  * host removes PKCS#1 v1.5 type 2 or OAEP padding with OpenSSL's constant-time checks, so a
  * padding error says no more than OpenSSL's own. Encryption is a public operation on the host. */
@@ -5,6 +6,7 @@
 
 #include "algs.h"
 #include "key.h"
+#include "pool.h"
 #include "rsa_pad.h"
 #include "hsm/card.h"
 #include "hsm/crypto.h"
@@ -183,9 +185,7 @@ static int rsa_decrypt(void *vc, unsigned char *out, size_t *outlen, size_t outs
     int ok = ct != NULL && em != NULL && msg != NULL;
     if (ok) {
         memcpy(ct + klen - inlen, in, inlen);
-        int rv = hsm_token_decipher(k->token, &k->card, HSM_ALG_RSA_DECRYPT_RAW, ct, klen, &raw);
-        if (rv != HSM_OK) {
-            schsm_raise_token(c->pctx, k->token, rv);
+        if (!schsm_key_decipher(k, HSM_ALG_RSA_DECRYPT_RAW, ct, klen, &raw)) {
             ok = 0;
         } else if (raw.len > klen) {
             schsm_raise(c->pctx, SCHSM_R_CARD, "the card's RSA answer is too long");

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key-reference decoders. They sit among OpenSSL's own decoders for every PEM/DER input an
  * application reads once schsm is active, so anything that is not a key reference of our key type
  * is answered with "not mine" (return 1 without an object) and OpenSSL tries the next decoder.
@@ -70,26 +71,25 @@ static int dec_does_selection(void *provctx, int selection)
 static int decode_body(dec_ctx *d, const uint8_t *der, size_t len, OSSL_CALLBACK *data_cb, void *data_cbarg,
                        OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
-    char key_type[8];
-    char *uri = NULL;
+    schsm_keyref ref;
     const char *mine = d->type == HSM_KEY_EC ? "EC" : "RSA";
     schsm_key *key;
     int objtype = OSSL_OBJECT_PKEY;
     OSSL_PARAM params[4];
 
-    if (!schsm_keyref_decode(der, len, key_type, &uri))
+    if (!schsm_keyref_decode_ex(der, len, &ref))
         return 1;   /* someone else's DER */
-    if (strcmp(key_type, "EC") != 0 && strcmp(key_type, "RSA") != 0) {
-        schsm_raise(d->prov, SCHSM_R_BAD_ARGS, "key reference of unknown key type '%s'", key_type);
-        free(uri);
+    if (strcmp(ref.key_type, "EC") != 0 && strcmp(ref.key_type, "RSA") != 0) {
+        schsm_raise(d->prov, SCHSM_R_BAD_ARGS, "key reference of unknown key type '%s'", ref.key_type);
+        schsm_keyref_clear(&ref);
         return 0;
     }
-    if (strcmp(key_type, mine) != 0) {
-        free(uri);
+    if (strcmp(ref.key_type, mine) != 0) {
+        schsm_keyref_clear(&ref);
         return 1;   /* the other key type's decoder takes it */
     }
-    key = schsm_resolve_private_key(d->prov, uri, d->type, pw_cb, pw_cbarg);
-    free(uri);
+    key = schsm_resolve_private_key(d->prov, ref.uri, &ref, d->type, pw_cb, pw_cbarg);
+    schsm_keyref_clear(&ref);
     /* On failure the object still goes out, as an empty reference: keymgmt load() refuses it, and
      * OpenSSL then treats the failure as final and keeps our error ("no key matching ...") instead
      * of replacing it with a generic "unsupported". */
@@ -132,13 +132,14 @@ static int unwrap_pem(void *ctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBAC
     {
         /* A reference that cannot be resolved fails here, where OpenSSL keeps our error; in the
          * later key step it would be replaced by a generic "unsupported". */
-        char key_type[8];
-        char *uri = NULL;
-        int found = schsm_keyref_decode(data, (size_t)len, key_type, &uri)
-                    && schsm_resolve_probe(d->prov, uri, strcmp(key_type, "EC") == 0 ? HSM_KEY_EC : HSM_KEY_RSA);
-        if (uri == NULL)
+        schsm_keyref ref;
+        int parsed = schsm_keyref_decode_ex(data, (size_t)len, &ref);
+        int found = parsed && schsm_resolve_probe(d->prov, ref.uri, &ref,
+                                                  strcmp(ref.key_type, "EC") == 0 ? HSM_KEY_EC : HSM_KEY_RSA,
+                                                  pw_cb, pw_cbarg);
+        if (!parsed)
             schsm_raise(d->prov, SCHSM_R_BAD_ARGS, "malformed " SCHSM_KEYREF_PEM_NAME);
-        free(uri);
+        schsm_keyref_clear(&ref);
         if (!found) {
             ok = 0;
             goto done;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key-reference decoders: PEM "SCHSM KEY REFERENCE" -> DER (named "DER", like OpenSSL's own PEM
  * step), then DER -> key reference, one table per key type because OpenSSL matches key decoders to
  * keymgmts by name. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared pieces of the schsm encoders (one file per output format). */
 #ifndef SCHSM_ENCODE_INT_H
 #define SCHSM_ENCODE_INT_H

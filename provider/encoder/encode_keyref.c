@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The PrivateKeyInfo output of a card key is a key reference: a PEM "SCHSM KEY REFERENCE" (or its
  * DER) naming the key by URI. No key material exists outside the card, so none can be written.
  * A host software key (made by gen without a card request) is written as ordinary PKCS#8. */
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "hsm/rv.h"
 #include "uri.h"
@@ -47,6 +49,21 @@ static char *reference_uri(schsm_key *k)
     return out;
 }
 
+/* The key reference and the public key (SubjectPublicKeyInfo DER), recorded so that loading the
+ * file needs no directory read: the public key then checks every signature on the host. */
+static int record_key(schsm_key *k, unsigned char **spki, size_t *spki_len)
+{
+    EVP_PKEY *pub = schsm_key_public(k);
+    int len = pub != NULL ? i2d_PUBKEY(pub, spki) : -1;
+    if (len <= 0) {
+        if (pub != NULL)
+            schsm_raise(k->ctx, SCHSM_R_INTERNAL, "cannot encode the public key of '%s'", k->card.label);
+        return 0;
+    }
+    *spki_len = (size_t)len;
+    return 1;
+}
+
 static int write_software_key(schsm_provctx *prov, BIO *out, schsm_key *k, int pem)
 {
     int ok;
@@ -69,6 +86,8 @@ static int keyref_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj, const 
     hsm_bytes der = HSM_BYTES_INIT;
     char *uri = NULL;
     BIO *out = NULL;
+    unsigned char *spki = NULL;
+    size_t spki_len = 0;
     int ok = 0;
 
     if ((out = schsm_enc_open(prov, obj, abstract, cout, NULL)) == NULL)
@@ -79,7 +98,9 @@ static int keyref_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj, const 
     }
     if ((uri = reference_uri(k)) == NULL)
         goto done;
-    if (!schsm_keyref_encode(k->type == HSM_KEY_EC ? "EC" : "RSA", uri, &der)) {
+    if (!record_key(k, &spki, &spki_len))
+        goto done;
+    if (!schsm_keyref_encode_ex(k->type == HSM_KEY_EC ? "EC" : "RSA", uri, k->card.key_ref, spki, spki_len, &der)) {
         schsm_raise(prov, SCHSM_R_INTERNAL, "cannot encode the key reference");
         goto done;
     }
@@ -89,6 +110,7 @@ static int keyref_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj, const 
         schsm_raise(prov, SCHSM_R_INTERNAL, "cannot write the key reference");
 done:
     free(uri);
+    OPENSSL_free(spki);
     hsm_bytes_free(&der);
     BIO_free(out);
     return ok;

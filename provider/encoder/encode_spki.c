@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SubjectPublicKeyInfo, DER and PEM. The public key lives in hsm_libctx(), so OpenSSL's default
  * provider does the actual encoding. */
 #include "encode_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The encoder and decoder tables and the helpers all encoders share. */
 #include "encoders.h"
 #include "encode_int.h"

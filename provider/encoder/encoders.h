@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Encoders (SubjectPublicKeyInfo DER/PEM, text, key-reference PEM) and the key-reference decoders
  * for schsm EC and RSA keys. Tables are terminated by an all-NULL entry. */
 #ifndef SCHSM_ENCODERS_H

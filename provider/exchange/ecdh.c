@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ECDH with a card key: the card multiplies the peer's uncompressed point (DECIPHER 0x80) and the
  * shared secret is the X coordinate: the field-length bytes after the answer's first byte.
  * Software keys (see keymgmt_gen.c) derive on the host. */
 #include "algs.h"
 #include "key.h"
+#include "pool.h"
 #include "hsm/card.h"
 #include "hsm/crypto.h"
 #include "hsm/ecsig.h"
@@ -142,9 +144,7 @@ static int ecdh_derive(void *vc, unsigned char *secret, size_t *secretlen, size_
     hsm_bytes pt = HSM_BYTES_INIT, out = HSM_BYTES_INIT;
     int ok = peer_point(c, mine, peer, &pt);
     if (ok) {
-        int rv = hsm_token_decipher(c->key->token, &c->key->card, HSM_ALG_ECDH, pt.data, pt.len, &out);
-        if (rv != HSM_OK) {
-            schsm_raise_token(c->pctx, c->key->token, rv);
+        if (!schsm_key_decipher(c->key, HSM_ALG_ECDH, pt.data, pt.len, &out)) {
             ok = 0;
         } else if (out.len < 1 + flen) {
             schsm_raise(c->pctx, SCHSM_R_CARD, "the card's ECDH answer is too short (%zu bytes)", out.len);

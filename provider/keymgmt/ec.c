@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* EC key management table. */
 #include "keymgmt.h"
 #include "algs.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key management shared by the EC and RSA tables (ec.c, rsa.c); type is HSM_KEY_EC/HSM_KEY_RSA. */
 #ifndef SCHSM_KEYMGMT_H
 #define SCHSM_KEYMGMT_H

@@ -1,7 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key management for card keys and host keys. Host keys are public keys OpenSSL imports (peers,
  * certificates) and software keys generated without an explicit card request; all their host
  * crypto runs in hsm_libctx(). Card keys never leave the card: export gives public parts only. */
 #include "keymgmt.h"
+#include "pool.h"
 #include "key.h"
 #include "pin.h"
 #include "hsm/crypto.h"
@@ -301,6 +303,7 @@ void *schsm_km_dup(const void *kd, int selection)
         if (k->pub != NULL && EVP_PKEY_up_ref(k->pub))
             d->pub = k->pub;
         d->ec_nid = k->ec_nid;
+        d->pool = schsm_pool_ref(k->pool);
         pthread_mutex_unlock((pthread_mutex_t *)&k->lock);
         return d;
     }

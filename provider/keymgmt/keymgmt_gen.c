@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key generation. A key is made on the card only when the caller asks for it explicitly with a
  * "label" (and optionally "id") parameter. Everything else - TLS ephemeral keys, parameter
  * generation, a genpkey without label - is a software key in hsm_libctx(), so schsm listed

@@ -1,11 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RSA signatures with card keys: the host builds the encoded message (PKCS#1 v1.5 DigestInfo or
  * EMSA-PSS) to the modulus length and the card applies the raw private key (algorithm 0x20),
- * so every digest, salt length and MGF1 digest works whatever the card's firmware offers. */
+ * so every digest, salt length and MGF1 digest works whatever the card's firmware offers.
+ * A key whose algorithm list leaves out 0x20 signs with what the list has: 30 (the card pads a
+ * DigestInfo), 40 (PSS over a hash, salt = hash length), or 3x/4x (the card hashes the message).
+ * The list is read only after the card refused 0x20 once. */
 #include "sig.h"
+#include "pool.h"
 #include "algs.h"
 #include "hsm/card.h"
 #include "hsm/crypto.h"
 #include "hsm/rv.h"
+#include "hsm/algs.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +110,69 @@ static int pad_pss(const EVP_MD *md, const EVP_MD *mgf1, const unsigned char *mh
     return ok;
 }
 
+/* Which card algorithm the list allows for this signature (0 = none), and what to send. */
+static uint8_t pick_listed(schsm_sigctx *c, const hsm_alg_list *l, const unsigned char *tbs, size_t tbslen,
+                           hsm_bytes *in)
+{
+    int nib = schsm_sig_card_hash_nibble(c->md);
+    int hlen = c->md != NULL ? EVP_MD_get_size(c->md) : 0;
+    if (c->pad == RSA_PKCS1_PADDING && c->md != NULL) {
+        if (hsm_alg_list_allows(l, HSM_ALG_RSA_PKCS1_DI))
+            return digest_info(c->md, tbs, tbslen, in) ? HSM_ALG_RSA_PKCS1_DI : 0;
+        if (nib && c->msg_whole && hsm_alg_list_allows(l, (uint8_t)(0x30 | nib)))
+            return hsm_bytes_set(in, c->msg.data, c->msg.len) == HSM_OK ? (uint8_t)(0x30 | nib) : 0;
+    } else if (c->pad == RSA_PKCS1_PSS_PADDING && c->md != NULL) {
+        /* The card salts with the hash length and uses MGF1 with the same hash. */
+        int same_mgf = c->mgf1 == NULL || EVP_MD_is_a(c->mgf1, EVP_MD_get0_name(c->md));
+        int salt_ok = c->saltlen == RSA_PSS_SALTLEN_DIGEST || c->saltlen == RSA_PSS_SALTLEN_AUTO ||
+                      c->saltlen == hlen;
+        if (!same_mgf || !salt_ok)
+            return 0;
+        if (nib && hsm_alg_list_allows(l, HSM_ALG_RSA_PSS))
+            return hsm_bytes_set(in, tbs, tbslen) == HSM_OK ? HSM_ALG_RSA_PSS : 0;
+        if (nib && c->msg_whole && hsm_alg_list_allows(l, (uint8_t)(0x40 | nib)))
+            return hsm_bytes_set(in, c->msg.data, c->msg.len) == HSM_OK ? (uint8_t)(0x40 | nib) : 0;
+    }
+    return 0;
+}
+
+/* The list excludes 0x20: sign with what it allows, verified on the host. 1, or 0 raised. */
+static int sign_listed(schsm_sigctx *c, const hsm_alg_list *l, const unsigned char *tbs, size_t tbslen,
+                       hsm_bytes *out)
+{
+    schsm_key *k = c->key;
+    hsm_bytes in = HSM_BYTES_INIT;
+    uint8_t alg = pick_listed(c, l, tbs, tbslen, &in);
+    if (alg == 0) {
+        char names[HSM_ALGS_MAX * 24];
+        hsm_alg_list_text(l->ids, l->n, names, sizeof(names));
+        hsm_bytes_free(&in);
+        schsm_raise(c->pctx, SCHSM_R_UNSUPPORTED,
+                    "key \"%s\" may not make this signature: its algorithm list allows only %s (rsa-pkcs1 and "
+                    "rsa-pss take a digest, rsa-pss salts with the hash length and MGF1 of the same hash, "
+                    "-shaNNN variants need the whole message of at most %d bytes)",
+                    k->card.label, l->n ? names : "nothing", SCHSM_SIG_MSG_MAX);
+        return 0;
+    }
+    int rv = hsm_token_sign(k->token, &k->card, alg, in.data, in.len, out);
+    hsm_bytes_free(&in);
+    if (rv != HSM_OK) {
+        schsm_raise_token(c->pctx, k->token, rv);
+        return 0;
+    }
+    /* The token checks raw signatures itself; this one is checked here. */
+    EVP_PKEY *pub = schsm_key_public(k);
+    EVP_PKEY_CTX *pc = pub != NULL ? schsm_sig_host_ctx(c, pub, 0) : NULL;
+    int ok = pc != NULL && EVP_PKEY_verify(pc, out->data, out->len, tbs, tbslen) == 1;
+    EVP_PKEY_CTX_free(pc);
+    if (!ok) {
+        hsm_bytes_clear(out);
+        schsm_raise(c->pctx, SCHSM_R_CARD, "the card's %s signature with key \"%s\" does not verify with its "
+                    "public key: check the card", hsm_alg_name(alg), k->card.label);
+    }
+    return ok;
+}
+
 static int rsa_card_sign(schsm_sigctx *c, unsigned char *sig, size_t *siglen, size_t sigsize,
                          const unsigned char *tbs, size_t tbslen)
 {
@@ -148,14 +217,25 @@ static int rsa_card_sign(schsm_sigctx *c, unsigned char *sig, size_t *siglen, si
         else
             schsm_raise(c->pctx, SCHSM_R_BAD_ARGS, "raw RSA input must be %zu bytes", klen);
     }
-    if (ok) {
+    hsm_alg_list l;
+    hsm_token_key_algorithms(k->token, &k->card, 0, &l);   /* what is known; no APDU */
+    if (ok && !hsm_alg_list_allows(&l, HSM_ALG_RSA_RAW)) {
+        ok = sign_listed(c, &l, tbs, tbslen, &out);
+    } else if (ok) {
         EVP_PKEY *pub = schsm_key_loaded_public(k);
-        int rv = hsm_token_sign_checked(k->token, &k->card, pub, HSM_ALG_RSA_RAW, em, klen, &out);
+        hsm_token *who;
+        int rv = schsm_key_sign_rv(k, pub, HSM_ALG_RSA_RAW, em, klen, &out, &who);
         EVP_PKEY_free(pub);
-        if (rv != HSM_OK) {
-            schsm_raise_token(c->pctx, k->token, rv);
+        if (rv == HSM_E_SW && hsm_token_key_algorithms(k->token, &k->card, 0, &l) == HSM_OK &&
+            !hsm_alg_list_allows(&l, HSM_ALG_RSA_RAW)) {
+            ok = sign_listed(c, &l, tbs, tbslen, &out);   /* a refusal that read the list */
+        } else if (rv != HSM_OK) {
+            schsm_raise_token(c->pctx, who, rv);
             ok = 0;
-        } else if (out.len > klen || out.len == 0) {
+        }
+    }
+    if (ok) {
+        if (out.len > klen || out.len == 0) {
             schsm_raise(c->pctx, SCHSM_R_CARD, "the card returned a %zu-byte RSA signature", out.len);
             ok = 0;
         } else {

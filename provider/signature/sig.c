@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Signature plumbing shared by ECDSA and RSA: digests, parameters, host verification. */
 #include "sig.h"
 #include "rsa_pad.h"
 #include "hsm/crypto.h"
 #include "hsm/pkcs15.h"
+#include "hsm/rv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,7 @@ void schsm_sig_freectx(void *vc)
     EVP_MD_free(c->md);
     EVP_MD_free(c->mgf1);
     EVP_MD_CTX_free(c->mdctx);
+    hsm_bytes_free(&c->msg);
     free(c);
 }
 
@@ -50,6 +53,11 @@ void *schsm_sig_dupctx(void *vc)
     if (d->mgf1 != NULL)
         EVP_MD_up_ref(d->mgf1);
     d->mdctx = NULL;
+    d->msg = (hsm_bytes)HSM_BYTES_INIT;
+    if (c->msg.len > 0 && hsm_bytes_set(&d->msg, c->msg.data, c->msg.len) != HSM_OK) {
+        schsm_sig_freectx(d);
+        return NULL;
+    }
     if (c->mdctx != NULL) {
         d->mdctx = EVP_MD_CTX_new();
         if (d->mdctx == NULL || !EVP_MD_CTX_copy_ex(d->mdctx, c->mdctx)) {
@@ -58,6 +66,15 @@ void *schsm_sig_dupctx(void *vc)
         }
     }
     return d;
+}
+
+int schsm_sig_card_hash_nibble(const EVP_MD *md)
+{
+    static const char *const names[] = { "SHA1", "SHA224", "SHA256", "SHA384", "SHA512" };
+    for (int i = 0; md != NULL && i < 5; i++)
+        if (EVP_MD_is_a(md, names[i]))
+            return i + 1;
+    return 0;
 }
 
 /* Digests a signature may use: SHA-1, SHA-2 and SHA-3 (all have DigestInfo OIDs). */
@@ -208,6 +225,8 @@ static int digest_init(schsm_sigctx *c, const char *mdname, schsm_key *k, const 
         return 0;
     if (c->mdctx == NULL && (c->mdctx = EVP_MD_CTX_new()) == NULL)
         return 0;
+    hsm_bytes_clear(&c->msg);
+    c->msg_over = 0;
     return EVP_DigestInit_ex2(c->mdctx, c->md, NULL) == 1;
 }
 
@@ -224,7 +243,16 @@ int schsm_sig_digest_verify_init(void *vc, const char *mdname, void *key, const 
 int schsm_sig_digest_update(void *vc, const unsigned char *data, size_t len)
 {
     schsm_sigctx *c = vc;
-    return c->mdctx != NULL && EVP_DigestUpdate(c->mdctx, data, len) == 1;
+    if (c->mdctx == NULL)
+        return 0;
+    /* Keep short messages of card keys: a key limited to ecdsa-shaNNN (rsa-pss-shaNNN ...) needs it. */
+    if (c->operation == EVP_PKEY_OP_SIGN && c->key != NULL && schsm_key_is_card(c->key) && !c->msg_over) {
+        if (c->msg.len + len > SCHSM_SIG_MSG_MAX || hsm_bytes_put(&c->msg, data, len) != HSM_OK) {
+            c->msg_over = 1;
+            hsm_bytes_clear(&c->msg);
+        }
+    }
+    return EVP_DigestUpdate(c->mdctx, data, len) == 1;
 }
 
 int schsm_sig_digest_sign_final(void *vc, unsigned char *sig, size_t *siglen, size_t sigsize)
@@ -238,7 +266,10 @@ int schsm_sig_digest_sign_final(void *vc, unsigned char *sig, size_t *siglen, si
         return schsm_sig_sign(c, NULL, siglen, 0, NULL, 0);
     if (EVP_DigestFinal_ex(c->mdctx, h, &hlen) != 1)
         return 0;
-    return schsm_sig_sign(c, sig, siglen, sigsize, h, hlen);
+    c->msg_whole = !c->msg_over;
+    int ok = schsm_sig_sign(c, sig, siglen, sigsize, h, hlen);
+    c->msg_whole = 0;
+    return ok;
 }
 
 int schsm_sig_digest_verify_final(void *vc, const unsigned char *sig, size_t siglen)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared state and helpers of the ECDSA and RSA signature operations. The card does only the
  * private-key step; hashing, padding and verification run on the host in hsm_libctx(). */
 #ifndef SCHSM_SIG_H
@@ -26,7 +27,19 @@ struct schsm_sigctx {
     EVP_MD *mgf1;              /* NULL = same as md */
     int saltlen;               /* RSA_PSS_SALTLEN_* or a byte count */
     schsm_sign_fn sign;
+    /* Digest-sign of a card key: the message too (up to SCHSM_SIG_MSG_MAX bytes), for a key
+     * whose algorithm list makes the card hash it (ecdsa-sha256 ...). */
+    hsm_bytes msg;
+    int msg_over;              /* longer than SCHSM_SIG_MSG_MAX: not kept */
+    int msg_whole;             /* set while digest-sign final runs: msg is the whole message */
 };
+
+/* The low nibble of the card's hashing algorithm ids for md (0x71..0x75, 0x31..0x35, 0x41..0x45):
+ * SHA-1 = 1, SHA-224 = 2, SHA-256 = 3, SHA-384 = 4, SHA-512 = 5; 0 for any other digest. */
+int schsm_sig_card_hash_nibble(const EVP_MD *md);
+
+/* The most message a card-hashing algorithm gets in one SIGN APDU. */
+#define SCHSM_SIG_MSG_MAX 1024
 
 void *schsm_sig_newctx(void *provctx, int type, schsm_sign_fn sign);
 void schsm_sig_freectx(void *vc);

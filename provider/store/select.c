@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Choosing the card a URI names when several readers hold one.
  *
  * What names the card, first that names anything: the URI (reader, serial, token), the provider

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The "schsm:" OSSL_STORE loader.
  *
  * Private keys leave as references (a schsm_key, see key.h) so the key stays on the card;
@@ -6,6 +7,7 @@
  * The card is touched on the first load, not at open: only then do we know what OpenSSL expects,
  * and a store that reads only what is needed keeps a cold signature within its APDU budget. */
 #include "store.h"
+#include "pool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +218,41 @@ static int collect_certs(store_ctx *s, const char *label)
     return 1;
 }
 
+/* Nothing matched what the application expects (OSSL_STORE_PARAM_EXPECT). When an object of
+ * another kind matches the URI, say which and what to change, instead of "no key matching":
+ * `openssl pkey -in 'schsm:...;type=public'` without -pubin asks for a private key. Raises and
+ * returns 1 when it explained; 0 when nothing matches at all (or on error, raised). */
+static int explain_kind_mismatch(store_ctx *s, const char *label)
+{
+    static const char *const kind_name[] = {"a private key", "a public key", "a certificate"};
+    int saved = s->expect, ok;
+    s->expect = 0;
+    ok = collect_keys(s, label) && collect_certs(s, label);
+    s->expect = saved;
+    if (!ok || s->n_items == 0)
+        return 0;
+    int found = s->items[0].kind;
+    free(s->items);
+    s->items = NULL;
+    s->n_items = 0;
+    const char *asked = saved == OSSL_STORE_INFO_PKEY ? "a private key"
+                        : saved == OSSL_STORE_INFO_PUBKEY ? "a public key"
+                        : saved == OSSL_STORE_INFO_CERT ? "a certificate" : "another kind of object";
+    const char *hint = "";
+    if (found == ITEM_PUBLIC && saved == OSSL_STORE_INFO_PKEY)
+        hint = ": to read the public key give -pubin (openssl pkey -pubin -in URI -pubout), or name the "
+               "private key with type=private";
+    else if (found == ITEM_PRIVATE && saved == OSSL_STORE_INFO_PUBKEY)
+        hint = ": name the public key with type=public (the private key stays on the card)";
+    else if (found == ITEM_CERT)
+        hint = ": use type=private or type=public for the key, or a command that reads certificates";
+    char search[300];
+    schsm_resolve_describe(&s->uri, label, search, sizeof(search));
+    schsm_raise(s->prov, SCHSM_R_NOT_FOUND, "%s matches '%s', but the application asked for %s%s",
+                kind_name[found], search, asked, hint);
+    return 1;
+}
+
 static int enumerate(store_ctx *s)
 {
     int conflict;
@@ -232,6 +269,9 @@ static int enumerate(store_ctx *s)
     /* Keys and certificates from one fresh read of the directory. */
     hsm_token_snapshot_begin(s->token);
     int ok = collect_keys(s, label) && collect_certs(s, label);
+    int named = label != NULL || s->uri.has_id;
+    if (ok && s->n_items == 0 && named && s->expect != 0 && explain_kind_mismatch(s, label))
+        ok = 0;   /* explained */
     hsm_token_snapshot_end(s->token);
     if (!ok)
         return 0;
@@ -279,6 +319,7 @@ static char *key_uri(const store_ctx *s, const hsm_key *k)
         u.has_id = 1;
     }
     u.type = SCHSM_URI_PRIVATE;
+    u.pool = s->uri.pool;
     u.pin_source = s->uri.pin_source;
     return schsm_uri_format(&u);
 }
@@ -301,6 +342,11 @@ static int load_private(store_ctx *s, const store_item *it, OSSL_CALLBACK *cb, v
     free(uri);
     if (key == NULL)
         return 0;
+    if (schsm_pool_wanted(s->prov, s->uri.pool)
+        && !schsm_pool_attach(key, s->uri.pool, s->uri.pin_source, s->uri.pin_value)) {
+        schsm_key_free(key);
+        return 0;
+    }
     params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &objtype);
     params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE, (char *)key_type_name(&it->key), 0);
     /* one reference travels with the object; keymgmt load() takes it over */

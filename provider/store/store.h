@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The "schsm:" OSSL_STORE loader: lists and loads card keys and certificates by URI. */
 #ifndef SCHSM_STORE_H
 #define SCHSM_STORE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Run once by hand to (re)make the TEST certificate hierarchy the virtual card issues under:
  *   self-signed test root UTSRCACC100001 -> test DICA UTDICA0100001.
  * Writes test-root.cvc, test-dica.cvc and the C fragments embedded in sim/ and hsm/.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared by the libFuzzer targets: a property check that aborts (libFuzzer records the input as a
  * crash), and splitting one input into parts. Header only: each target is one executable. */
 #ifndef SCHSM_FUZZ_H

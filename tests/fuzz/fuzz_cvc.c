@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CV certificates and requests (hsm/cvc.c): parsing, references, public keys, signature checks and
  * the attestation chain on arbitrary bytes. Input: the first part (fuzz_take framing) is tried as
  * EF 2F02 (device + DICA certificates) and as a single CVC; the rest as a request to attest. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DKEK share files and the n-of-m password-share text (hsm/dkek.c, hsm/dkek_pwd.c). The first
  * byte chooses: even = share file (decrypted with 1 KDF iteration instead of 10 000 000, so that
  * the parser and padding checks are reached at fuzzing speed), odd = password-share text. */

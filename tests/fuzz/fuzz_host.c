@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The host layer (hsm/token*.c, hsm/card.c) against arbitrary card answers. A fake transport runs
  * every command on an in-memory virtual card (fuzz_sim.h, plus two keys made by the host library
  * itself) and then, as the input says, passes the answer, flips a bit, truncates it, replaces its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key-reference file body (provider/encoder/keyref.c): decoding arbitrary DER, and the round trip
  * decode -> encode -> decode; the URI inside goes through the URI parser as the decoder's caller
  * does. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PKCS#15 descriptions (hsm/pkcs15.c): PRKD/SKD and CD decoding, and the round trip: what decodes
  * encodes to something that decodes to the same description. */
 #include "fuzz.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The virtual card the sim fuzz targets start from: initialised, logged in, with an EC key (1), an
  * RSA key (2), an AES key (3), a data file and DKEK shares configured; made once, kept as its
  * saved state, and loaded fresh for every input. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The virtual card's APDU handler (sim/): a sequence of arbitrary command APDUs (fuzz_take framing)
  * against a prepared card (fuzz_sim.h). Properties: every command gets an answer ending in a status
  * word, within the card's response size; the state after any sequence saves, loads and saves to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The virtual card's state loader (sim/state.c). The first input byte chooses: odd = the rest is a
  * whole state file as read from disk; even = the rest is the TLV body, wrapped here in the magic,
  * version and SHA-256 the file carries, so that the fuzzer reaches the body parser. A state that

@@ -1,7 +1,9 @@
-/* BER-TLV parser (hsm/tlv.c): every TLV read is in bounds, nested constructed TLVs parse to the end
+/* SPDX-License-Identifier: Apache-2.0 */
+/* BER-TLV parser (hsm/tlv.c) and the FCP algorithm list (hsm/algs.c): every TLV read is in bounds, nested constructed TLVs parse to the end
  * or fail, and what parses writes back to a TLV that parses to the same tag and value. */
 #include "fuzz.h"
 
+#include "hsm/algs.h"
 #include "hsm/rv.h"
 #include "hsm/tlv.h"
 
@@ -34,6 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     walk(data, size, 0);
     if (hsm_tlv_parse_one(data, size, &t) == HSM_OK)
         FUZZ_CHECK(t.rawlen == size, "parse_one covers the whole buffer");
+    /* The algorithm list in a key file's FCP (hsm/algs.c): a TLV reader of its own. */
+    hsm_alg_list l;
+    if (hsm_alg_list_from_fcp(data, size, &l) == HSM_OK)
+        FUZZ_CHECK(l.n <= HSM_ALGS_MAX && (l.restricted || l.n == 0), "algorithm list in bounds");
     if (size > 0) {
         unsigned tag = data[0];
         (void)hsm_tlv_find(data + 1, size - 1, tag, &t);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm-tool's option parsers: the command line (global options, command name, command options)
  * from arbitrary argv, then each option value through the validator the command uses (key type,
  * ID, algorithm list, SO-PIN, numbers), and the command's --help text. Nothing touches a card: the
@@ -5,6 +6,7 @@
 #include "fuzz.h"
 
 #define main schsm_tool_main   /* libFuzzer has the process's main */
+#include "hsm/algs.h"
 #include "hsm/rv.h"
 #include "tools/main.c"
 #undef main
@@ -28,10 +30,10 @@ static void values(const tool_args *a)
         if (strcmp(name, "type") == 0) {
             tool_keytype kt;
             if (tool_parse_keytype(v, &kt, why, sizeof(why)) == HSM_OK) {
-                uint8_t algs[16];
+                uint8_t algs[HSM_ALGS_MAX];
                 size_t n = 0;
-                (void)tool_parse_algorithms("sha256,ecdsa,0x70", kt.type, algs, &n, why, sizeof(why));
-                FUZZ_CHECK(n <= 16, "at most 16 algorithms");
+                (void)hsm_alg_parse_list("sha256,ecdsa,0x70", (enum hsm_key_type)kt.type, algs, &n, why, sizeof(why));
+                FUZZ_CHECK(n <= HSM_ALGS_MAX, "at most HSM_ALGS_MAX algorithms");
             } else {
                 FUZZ_CHECK(why[0] != '\0', "a refused key type says why");
             }
@@ -41,13 +43,17 @@ static void values(const tool_args *a)
             if (tool_parse_id(v, id, sizeof(id), &n, why, sizeof(why)) == HSM_OK)
                 FUZZ_CHECK(n <= sizeof(id), "ID length in bounds");
         } else if (strcmp(name, "algorithms") == 0) {
-            uint8_t algs[16];
+            uint8_t algs[HSM_ALGS_MAX];
             for (int type = HSM_KEY_NONE; type <= HSM_KEY_AES; type++) {
                 size_t n = 0;
-                if (tool_parse_algorithms(v, type, algs, &n, why, sizeof(why)) == HSM_OK)
-                    FUZZ_CHECK(n <= 16, "at most 16 algorithms");
+                if (hsm_alg_parse_list(v, (enum hsm_key_type)type, algs, &n, why, sizeof(why)) != HSM_OK)
+                    continue;
+                FUZZ_CHECK(n <= HSM_ALGS_MAX, "at most HSM_ALGS_MAX algorithms");
+                char text[512];
+                hsm_alg_list_text(algs, n, text, sizeof(text));
+                hsm_alg_list_hex(algs, n, text, sizeof(text));
                 for (size_t j = 0; j < n; j++)
-                    (void)tool_alg_name(algs[j]);
+                    (void)hsm_alg_name(algs[j]);
             }
         } else if (strstr(name, "so-pin") != NULL) {
             uint8_t so[8];

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm: URI parser (provider/uri.c). Properties:
  *  - what parses formats to a canonical URI that parses to the same fields and formats identically;
  *  - the PIN never appears in an error message nor in the formatted URI. To know the PIN, the

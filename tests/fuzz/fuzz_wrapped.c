@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sc-hsm-tool's wrapped-key file and the card's wrapped key blob header (hsm/dkek.c): parsing, and
  * the round trip file -> parts -> file -> the same parts. */
 #include "fuzz.h"

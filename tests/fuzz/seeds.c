@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Writes the generated seed inputs of the fuzz targets into DIR/<target>/ (the hand-written ones,
  * and the regressions the fuzzers found, are files in tests/fuzz/corpus/ already). Built with the
  * fuzz targets; run by hand when a format changes:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Harness for the tests that run through the real PC/SC stack: a private pcscd with vsmartcard's
 # vpcd driver, and one `schsm-sim --vpcd` per virtual card. Source it, then:
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # TLS helpers on top of lib.sh (source lib.sh first): a card with server and client keys, a test CA,
 # openssl.cnf files activating schsm before or after default, and nginx / HAProxy / s_server started
 # on 127.0.0.1 with free ports and stopped by PID. Handshake loops count the APDUs each handshake
@@ -217,7 +218,7 @@ haproxy_start() {
 global
     master-worker
     pidfile $d/haproxy.pid
-    nbthread 2
+    nbthread ${HAPROXY_THREADS:-2}
 $glob
 defaults
     mode http

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test helper (built by the integration tests with cc, not by CMake): one long-lived process that
  * loads a card key through the schsm provider and signs COUNT random messages, in THREADS threads,
  * verifying every signature with the public key from a PEM file in a separate library context

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Key backup files move both ways between schsm-tool and OpenSC's sc-hsm-tool: DKEK share files
 # (sheet 12.7) and wrapped-key files (12.6), on a virtual card behind pcscd.
 . "$(dirname "$0")/lib.sh"

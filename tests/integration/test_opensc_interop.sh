@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # OpenSC's own tools drive the virtual card through pcscd, as they would drive a Nitrokey HSM 2:
 # sc-hsm-tool (initialise, DKEK shares, wrap/unwrap), pkcs11-tool with opensc-pkcs11.so (EC and
 # RSA key generation, signing, object listing) and pkcs15-tool. Each signature is verified with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The virtual card behind a real pcscd: PC/SC programs see a SmartCard-HSM in a vpcd reader,
 # removal and insertion are seen, and the card survives a pcscd restart.
 . "$(dirname "$0")/lib.sh"

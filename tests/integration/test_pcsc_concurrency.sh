@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Concurrency through pcscd: 8 processes x 200 signatures on one card, all at once, while OpenSC
 # keeps selecting the applet (which logs everybody else out); then threads inside one process.
 # Every signature must be made and must verify.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Several virtual cards in separate vpcd slots (three cards: two slots of the first vpcd reader
 # and one of a second). Each card holds a different key under the same label "k". The card is
 # chosen by reader (URI, provider config, SCHSM_READER), serial or token; an ambiguous choice

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Card removal through pcscd: a long-lived process signs, the card is pulled (schsm-sim stops),
 # the next operations fail with a clear error instead of hanging or using stale state, and
 # after the card is back the same process signs again without a restart.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Regression test for the seed scenario (stale key state). A key is generated, used and deleted;
 # the card is re-initialised with OpenSC (sc-hsm-tool -X, DKEK share created and imported) and
 # OpenSC generates a new key under the same label, ID and key reference. Every schsm view must

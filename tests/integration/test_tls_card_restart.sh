@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The virtual card is killed and restarted while nginx (2 workers) keeps running: handshakes fail
 # cleanly while it is gone (quickly, no hang, nginx stays up), and succeed again once it is back,
 # without restarting nginx. The workers log in again with the PIN they hold.

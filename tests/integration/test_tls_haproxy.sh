@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # HAProxy 2.6 in master-worker mode (-W, the worker forked from the master that loaded the key)
 # serving TLS with card-held keys: key-reference file in the crt file, schsm activated through
 # openssl.cnf (listed before and after default) and, once, through HAProxy's own ssl-provider
@@ -49,6 +50,7 @@ for order in schsm-first default-first; do
         cfg="haproxy-$key-$order"
         check "$cfg: start (master-worker)" haproxy_start "$cfg" "$cnf" "$key" || continue
         check "$cfg: a worker was forked" test "$(pgrep -P "$HAPROXY_PID" | wc -l)" -ge 1
+        check "$cfg: key loaded with <= 6 APDUs ($TLS_LOAD_APDUS)" test "$TLS_LOAD_APDUS" -le 6
         run_config "$cfg"
         pids="$HAPROXY_PID $(pgrep -P "$HAPROXY_PID" | tr '\n' ' ')"
         haproxy_stop

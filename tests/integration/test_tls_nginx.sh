@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # nginx 1.22 serving TLS with card-held keys, loaded from key-reference files through openssl.cnf
 # activation, PIN from ssl_password_file (the passphrase callback). Matrix: 1 and 4 workers x
 # ECDSA P-256, P-384, RSA-2048 x TLS 1.2 and 1.3 x schsm listed before and after default.
@@ -51,7 +52,7 @@ for order in schsm-first default-first; do
                 fi
                 SIGALG=
             done
-            check "$cfg: key loaded in the master with <= 12 APDUs ($TLS_LOAD_APDUS)" test "$TLS_LOAD_APDUS" -le 12
+            check "$cfg: key loaded in the master with <= 6 APDUs ($TLS_LOAD_APDUS)" test "$TLS_LOAD_APDUS" -le 6
             check "$cfg: no errors logged" sh -c "! grep -E '\\[(emerg|alert|crit)\\]' '$d/error.log'"
             pids="$NGINX_PID $(nginx_worker_pids | tr '\n' ' ')"
             nginx_stop

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # openssl s_server and s_client with card-held keys: the key-reference file and the schsm: URI as
 # -key, the server certificate stored on the card (schsm-tool import-cert) and loaded as
 # -cert 'schsm:...;type=cert', mutual TLS with the client key on the card (s_client -key 'schsm:...')

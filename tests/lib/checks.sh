@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The part of the shell-test harness every suite shares (sourced by tests/openssl-cli/lib.sh and
 # tests/integration/lib.sh): the environment from CTest, and the check/finish helpers.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers for the openssl CLI tests. Source it; then use `check`, `check_fail`, `finish`
 # (from tests/lib/checks.sh).
 # Environment from CTest: SCHSM_BUILD (build dir, also $1), SCHSM_SOURCE, SCHSM_TEST_TMP.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Harness for the schsm-tool tests: a fresh virtual card per script, and checks on each command's
 # exact exit code and output. Source it with the test's short name: `. lib_tool.sh NAME BUILD_DIR`.
 #

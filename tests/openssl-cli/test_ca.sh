@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # openssl ca signing a CSR with a card-held CA key (EC and RSA), checked with openssl verify
 # (default provider only).
 . "$(dirname "$0")/lib.sh"

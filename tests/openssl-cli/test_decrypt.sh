@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # RSA decryption with a card key: data encrypted by the default provider with the exported public
 # key (PKCS#1 v1.5, OAEP SHA-1 and SHA-256, with and without a label) decrypts through schsm.
 . "$(dirname "$0")/lib.sh"

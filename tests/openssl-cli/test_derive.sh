@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # ECDH with card keys: pkeyutl -derive with the card key and a software peer gives the same secret
 # as the default provider computes on the other side, for several curves.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # openssl genpkey with a label makes the key on the card and writes a key reference (never key
 # material); every card curve and RSA 2048/3072, each checked by signing with the written
 # reference file and verifying with the default provider and the public key exported by the tool.

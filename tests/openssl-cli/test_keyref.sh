@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Key-reference files: written by pkey -out from a schsm: URI, loaded back by any command with
 # schsm active, never holding key material; OpenSSL's own key files keep working next to them.
 . "$(dirname "$0")/lib.sh"
@@ -52,7 +53,18 @@ check "public PEM loads with schsm active" $OSSL pkey $PROV -pubin -in "$T/web.p
 sed 's/^[A-Za-z0-9+\/]\{10\}/AAAAAAAAAA/' "$T/web.ref" >"$T/bad.ref"
 check_fail "corrupt reference refused" $OSSL pkey $PROV -in "$T/bad.ref" -passin "pass:$PIN" -noout </dev/null
 check "delete the key" "$TOOL" --pin "$PIN" delete --label web --yes
-check_fail "reference to a deleted key" $OSSL pkey $PROV -in "$T/web.ref" -passin "pass:$PIN" -noout </dev/null
-check_log_has "reference to a deleted key" "no key matching 'object=web"
+# The file records the key reference and public key, so loading it reads no directory; the first
+# signature finds the key gone and says so, and no signature comes out.
+rm -f "$T/gone.sig"
+check_fail "reference to a deleted key" $OSSL dgst $PROV -sha256 -sign "$T/web.ref" -passin "pass:$PIN" \
+    -out "$T/gone.sig" "$T/data" </dev/null
+check_log_has "reference to a deleted key" "no longer on the card|key changed|deleted"
+check "no signature from a deleted key" test ! -s "$T/gone.sig"
+# Another key made under the same label at the same reference is never used through the old file.
+check "a new key under the same label" "$TOOL" --pin "$PIN" keygen --type ec:prime256v1 --label web
+check_fail "reference to a replaced key" $OSSL dgst $PROV -sha256 -sign "$T/web.ref" -passin "pass:$PIN" \
+    -out "$T/gone.sig" "$T/data" </dev/null
+check_log_has "reference to a replaced key" "changed|load it again"
+check "no signature from a replaced key" test ! -s "$T/gone.sig"
 
 finish

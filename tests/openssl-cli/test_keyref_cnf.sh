@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # schsm activated through openssl.cnf (docs/openssl-cnf.md), with the reader and the PIN source from
 # the provider configuration: key-reference files then work without any -provider option.
 . "$(dirname "$0")/lib.sh"

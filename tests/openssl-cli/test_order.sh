@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Provider order never matters: with schsm listed before or after default, OpenSSL's own work
 # (TLS ephemeral ECDHE keys, parameter generation, keys loaded from PEM files, verification)
 # keeps working and never touches the card; genpkey without a label makes no card key.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # PIN safety through OpenSSL: a wrong PIN costs exactly one try, the PIN never shows up in
 # output, the last try is refused (right or wrong PIN) with a clear message, and after an
 # unblock with the SO-PIN signing works again. PIN from URI, -passin, and pin-source.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Certificates with card keys: req -x509 (self-signed, EC, RSA and RSA-PSS), a CSR signed by a
 # card-held CA with x509 -req -CA, checked by the default provider (openssl verify) alone.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # dgst -sign with card keys for every hash (EC, RSA PKCS#1 v1.5, RSA-PSS with each salt length
 # form and MGF1 digest), verified by the default provider alone with the exported public key,
 # and by schsm with the card key; pkeyutl -sign on a digest.

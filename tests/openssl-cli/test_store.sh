@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The schsm: OSSL_STORE loader driven by openssl storeutl/pkey/x509: listing, search by alias,
 # public keys, certificates, token/serial matching and the errors for missing objects and bad URIs.
 . "$(dirname "$0")/lib.sh"

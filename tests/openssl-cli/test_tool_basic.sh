@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # schsm-tool against a fresh virtual card: help, init, keygen, list, delete, certificates,
 # input validation (exit 2) and APDU tracing.
 . "$(dirname "$0")/lib_tool.sh" tool_basic "${1:-${SCHSM_BUILD:-build}}"

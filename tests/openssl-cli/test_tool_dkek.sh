@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # DKEK key backup with schsm-tool: share files (plain and n-of-m), import into two virtual cards
 # (same KCV), wrap EC and RSA keys on card 1, unwrap into card 2, sign there through the
 # provider and verify with card 1's public keys; wrong password and wrong DKEK are refused with

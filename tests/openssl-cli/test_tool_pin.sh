@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # schsm-tool PIN handling on the virtual card: a wrong PIN costs exactly one try, the last try
 # is refused without --force, a blocked PIN is unblocked with the SO-PIN, PIN changes work.
 . "$(dirname "$0")/lib_tool.sh" tool_pin "${1:-${SCHSM_BUILD:-build}}"

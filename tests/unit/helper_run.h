@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test helper: the one way every unit test runs its Check suite. */
 #ifndef HELPER_RUN_H
 #define HELPER_RUN_H

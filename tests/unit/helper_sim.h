@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test helper: fresh virtual cards on new state files under $SCHSM_TEST_TMP. */
 #ifndef HELPER_SIM_H
 #define HELPER_SIM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test helper: initialised virtual cards reached through the real "sim:PATH" reader, APDU trace
  * counting, and token sessions on them. For tests that count APDUs or go through hsm_token. */
 #ifndef HELPER_TOKEN_H

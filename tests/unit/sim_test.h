@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Raw-APDU helpers shared by the test_sim_*.c tests (static, header only: not a helper_*.c,
  * so other tests do not link it). */
 #ifndef SIM_TEST_H

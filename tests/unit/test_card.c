@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Every card command host-against-sim, through the real "sim:PATH" transport. */
 #include <check.h>
 #include <openssl/evp.h>

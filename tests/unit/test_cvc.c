@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CVC parser, builders and checks, against the real production root certificate and the GAKP
  * examples of the protocol sheet (sections 7.1 and 14.4). */
 #include <check.h>

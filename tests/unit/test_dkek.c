@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hsm/dkek.h: DKEK share files (sheet 12.7), n-of-m password shares (12.8), wrapped-key files
  * (12.6) and the blob header (12.5). Expected share files come from independent paths: a vector
  * computed once with Python's hashlib MD5 loop and `openssl enc -K -iv`, and an in-test MD5 loop

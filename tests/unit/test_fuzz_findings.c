@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Regression tests for what the fuzzers found (issue 9, item 6, and tests/fuzz/ runs): empty card
  * answers (no data buffer at all) reaching the TLV parser and the directory comparison, and a
  * virtual-card key whose stored size is no curve's field size. Run them under ASan/UBSan

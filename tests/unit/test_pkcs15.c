@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <check.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -33,13 +34,14 @@ START_TEST(vendor_ec)
     ck_assert_uint_eq(d.id[0], 1);
     ck_assert_uint_eq(d.bits, 256);
     ck_assert_uint_eq(d.usage, HSM_USAGE_SIGN | HSM_USAGE_DERIVE);
+    ck_assert_uint_eq(d.key_ref, 0);
+    /* Read in the old form, written in OpenSC's (flags, authId, its usage bits). */
     ck_assert_int_eq(hsm_prkd_encode(&d, &out), HSM_OK);
-    ck_assert_uint_eq(out.len, in.len);
-    ck_assert_mem_eq(out.data, in.data, in.len);
-    /* default usage encodes to the same bytes */
-    d.usage = 0;
-    ck_assert_int_eq(hsm_prkd_encode(&d, &out), HSM_OK);
-    ck_assert_mem_eq(out.data, in.data, in.len);
+    ck_assert_uint_gt(out.len, in.len);
+    hsm_prkd back;
+    ck_assert_int_eq(hsm_prkd_decode(out.data, out.len, &back), HSM_OK);
+    ck_assert_str_eq(back.label, "MyKey");
+    ck_assert_uint_eq(back.usage, d.usage);
     hsm_bytes_free(&in);
     hsm_bytes_free(&out);
 }
@@ -56,8 +58,10 @@ START_TEST(vendor_rsa)
     ck_assert_uint_eq(d.bits, 2048);
     ck_assert_uint_eq(d.usage, HSM_USAGE_DECRYPT | HSM_USAGE_SIGN | HSM_USAGE_SIGN_RECOVER | HSM_USAGE_UNWRAP);
     ck_assert_int_eq(hsm_prkd_encode(&d, &out), HSM_OK);
-    ck_assert_uint_eq(out.len, in.len);
-    ck_assert_mem_eq(out.data, in.data, in.len);
+    hsm_prkd back;
+    ck_assert_int_eq(hsm_prkd_decode(out.data, out.len, &back), HSM_OK);
+    ck_assert_uint_eq(back.usage, d.usage);
+    ck_assert_uint_eq(back.bits, 2048);
     hsm_bytes_free(&in);
     hsm_bytes_free(&out);
 }
@@ -101,6 +105,45 @@ START_TEST(integer_sizes)
         ck_assert_uint_eq(back.bits, v[i].bits);
         hsm_bytes_free(&out);
         hsm_bytes_free(&tail);
+    }
+}
+END_TEST
+
+/* The bytes OpenSC 0.23 wrote through pcscd for `pkcs11-tool --keypairgen --key-type ...
+ * --label kN --id 0N` on the virtual card (keys 1..8 in that order: key reference = ID). */
+static const struct { enum hsm_key_type t; unsigned bits; const char *label; unsigned ref; const char *hex; } opensc_written[] = {
+    { HSM_KEY_EC, 256, "k1", 1, "A026300B0C026B31030206C0040101300B0401010303073080020101A10A30083002040002020100" },
+    { HSM_KEY_EC, 384, "k2", 2, "A026300B0C026B32030206C0040101300B0401020303073080020102A10A30083002040002020180" },
+    { HSM_KEY_EC, 521, "k3", 3, "A026300B0C026B33030206C0040101300B0401030303073080020103A10A30083002040002020209" },
+    { HSM_KEY_RSA, 1024, "k6", 6, "3025300B0C026B36030206C0040101300A040106030204700201" "06A10A30083002040002020400" },
+    { HSM_KEY_RSA, 2048, "k7", 7, "3025300B0C026B37030206C0040101300A040107030204700201" "07A10A30083002040002020800" },
+    { HSM_KEY_RSA, 4096, "k8", 8, "3025300B0C026B38030206C0040101300A040108030204700201" "08A10A30083002040002021000" },
+};
+
+START_TEST(written_as_opensc_writes)
+{
+    for (size_t i = 0; i < sizeof(opensc_written) / sizeof(opensc_written[0]); i++) {
+        hsm_prkd d = { .type = opensc_written[i].t, .bits = opensc_written[i].bits, .key_ref = opensc_written[i].ref,
+                       .id = { (uint8_t)opensc_written[i].ref }, .id_len = 1 };
+        strcpy(d.label, opensc_written[i].label);
+        hsm_bytes want = HSM_BYTES_INIT, out = HSM_BYTES_INIT;
+        hex(opensc_written[i].hex, &want);
+        ck_assert_int_eq(hsm_prkd_encode(&d, &out), HSM_OK);
+        ck_assert_uint_eq(out.len, want.len);
+        ck_assert_mem_eq(out.data, want.data, want.len);
+        /* and it reads back to the same description */
+        hsm_prkd back;
+        ck_assert_int_eq(hsm_prkd_decode(want.data, want.len, &back), HSM_OK);
+        ck_assert_int_eq(back.type, d.type);
+        ck_assert_str_eq(back.label, d.label);
+        ck_assert_uint_eq(back.bits, d.bits);
+        ck_assert_uint_eq(back.key_ref, d.key_ref);
+        ck_assert_uint_eq(back.id_len, 1);
+        ck_assert_uint_eq(back.usage, d.type == HSM_KEY_EC
+                              ? (unsigned)(HSM_USAGE_SIGN | HSM_USAGE_SIGN_RECOVER | HSM_USAGE_DERIVE)
+                              : (unsigned)(HSM_USAGE_DECRYPT | HSM_USAGE_SIGN | HSM_USAGE_SIGN_RECOVER));
+        hsm_bytes_free(&want);
+        hsm_bytes_free(&out);
     }
 }
 END_TEST
@@ -225,6 +268,7 @@ int main(void)
     tcase_add_test(tc, integer_sizes);
     tcase_add_test(tc, opensc_extras);
     tcase_add_test(tc, malformed_prkd);
+    tcase_add_test(tc, written_as_opensc_writes);
     tcase_add_test(tc, cd_roundtrip);
     tcase_add_test(tc, key_ids);
     suite_add_tcase(s, tc);

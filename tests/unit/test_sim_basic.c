@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Virtual card: selection, dispatch errors, FCPs, ENUMERATE, device info, GET CHALLENGE, ATR. */
 #include <stdlib.h>
 

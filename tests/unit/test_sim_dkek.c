@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Virtual card: DKEK shares, key domains, WRAP / UNWRAP (sheet 12, 13), AES keys (8.1, 11.1).
  * Blobs are built and opened here with OpenSSL straight from the sheet's layout (12.5), not
  * with the simulator's code. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Virtual card: EFs (sheet 6): UPDATE/READ BINARY, DELETE FILE, access rules, memory limit. */
 #include <stdlib.h>
 

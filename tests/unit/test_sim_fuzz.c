@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Virtual card robustness: thousands of random and mutated APDUs (seeded, so reproducible)
  * never crash the card, always get a status word, and leave a state that saves and loads.
  * Most useful under -DSCHSM_SANITIZE=ON. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Virtual card: key generation with attestation, SIGN, DECIPHER / ECDH (sheet 7, 9, 10). */
 #include <stdlib.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Virtual card: PIN model and INITIALIZE (sheet 4, 5). */
 #include <stdlib.h>
 

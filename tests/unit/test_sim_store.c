@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Virtual card behind its state file: transport, persistence across processes, locking,
  * power cycles, damaged files. */
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Virtual card: certificate chains (MSE / PSO VERIFY CERTIFICATE) and XKEK key domains: two
  * member cards join a group signer's domain, agree on the XKEK, and move a key between them. */
 #include <stdlib.h>

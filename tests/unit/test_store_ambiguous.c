@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The schsm: store on a card holding two keys with the same label, a state OpenSC or other tools
  * can leave behind (schsm-tool refuses to create it). The fixture builds it with the hsm/ API on
  * the virtual card; the store is then driven through OpenSSL with the built provider module. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Token policy against the virtual card: APDU budgets, PIN safety, change detection. */
 #include <check.h>
 #include <openssl/evp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Token sessions for servers: fork (inherited state confirmed with one status query), the cached
  * serial, and hsm_token_ensure_login() (one status query, VERIFY only when needed). */
 #include <check.h>

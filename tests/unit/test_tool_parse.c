@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm-tool's input validation and JSON writer. The tool's sources are compiled into this test
  * directly: they are not part of a library. */
 #include <check.h>
@@ -9,6 +10,7 @@
 
 #include "tools/json.c"
 #include "tools/parse.c"
+#include "hsm/algs.h"
 #include "helper_run.h"
 
 static char why[512];
@@ -93,41 +95,41 @@ START_TEST(algorithms)
 {
     uint8_t a[16];
     size_t n = 0;
-    ck_assert_int_eq(tool_parse_algorithms("ecdsa,ecdh", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_OK);
+    ck_assert_int_eq(hsm_alg_parse_list("ecdsa,ecdh", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_OK);
     ck_assert_uint_eq(n, 2);
     ck_assert_int_eq(a[0], 0x70);
     ck_assert_int_eq(a[1], 0x80);
-    ck_assert_int_eq(tool_parse_algorithms(" ecdsa-sha256 , wrap", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_OK);
+    ck_assert_int_eq(hsm_alg_parse_list(" ecdsa-sha256 , wrap", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_OK);
     ck_assert_uint_eq(n, 2);
     ck_assert_int_eq(a[0], 0x73);
     ck_assert_int_eq(a[1], 0x92);
-    ck_assert_int_eq(tool_parse_algorithms("70,0x73", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_OK);
+    ck_assert_int_eq(hsm_alg_parse_list("70,0x73", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_OK);
     ck_assert_uint_eq(n, 2);
     ck_assert_int_eq(a[1], 0x73);
-    ck_assert_int_eq(tool_parse_algorithms("2130", HSM_KEY_RSA, a, &n, why, sizeof(why)), HSM_OK);
+    ck_assert_int_eq(hsm_alg_parse_list("2130", HSM_KEY_RSA, a, &n, why, sizeof(why)), HSM_OK);
     ck_assert_uint_eq(n, 2);
     ck_assert_int_eq(a[0], 0x21);
     ck_assert_int_eq(a[1], 0x30);
-    ck_assert_int_eq(tool_parse_algorithms("rsa-pss,rsa-decrypt", HSM_KEY_RSA, a, &n, why, sizeof(why)), HSM_OK);
+    ck_assert_int_eq(hsm_alg_parse_list("rsa-pss,rsa-decrypt", HSM_KEY_RSA, a, &n, why, sizeof(why)), HSM_OK);
     ck_assert_int_eq(a[0], 0x40);
     ck_assert_int_eq(a[1], 0x21);
-    ck_assert_int_eq(tool_parse_algorithms("rsa-pss", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_E_ARGS);
-    ck_assert_int_eq(tool_parse_algorithms("ecdh", HSM_KEY_RSA, a, &n, why, sizeof(why)), HSM_E_ARGS);
-    ck_assert_int_eq(tool_parse_algorithms("aes-cmac,derive-sym", HSM_KEY_AES, a, &n, why, sizeof(why)), HSM_OK);
+    ck_assert_int_eq(hsm_alg_parse_list("rsa-pss", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_E_ARGS);
+    ck_assert_int_eq(hsm_alg_parse_list("ecdh", HSM_KEY_RSA, a, &n, why, sizeof(why)), HSM_E_ARGS);
+    ck_assert_int_eq(hsm_alg_parse_list("aes-cmac,derive-sym", HSM_KEY_AES, a, &n, why, sizeof(why)), HSM_OK);
     ck_assert_int_eq(a[0], 0x18);
     ck_assert_int_eq(a[1], 0x99);
-    ck_assert_int_eq(tool_parse_algorithms("ecdsa", HSM_KEY_AES, a, &n, why, sizeof(why)), HSM_E_ARGS);
-    ck_assert_int_eq(tool_parse_algorithms("bogus", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_E_ARGS);
-    ck_assert_int_eq(tool_parse_algorithms("", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_E_ARGS);
-    ck_assert_int_eq(tool_parse_algorithms("ecdsa,,ecdh", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_E_ARGS);
-    ck_assert_int_eq(tool_parse_algorithms("7", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_E_ARGS);
-    ck_assert_int_eq(tool_parse_algorithms("000102030405060708090a0b0c0d0e0f10", HSM_KEY_EC, a, &n, why,
+    ck_assert_int_eq(hsm_alg_parse_list("ecdsa", HSM_KEY_AES, a, &n, why, sizeof(why)), HSM_E_ARGS);
+    ck_assert_int_eq(hsm_alg_parse_list("bogus", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_E_ARGS);
+    ck_assert_int_eq(hsm_alg_parse_list("", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_E_ARGS);
+    ck_assert_int_eq(hsm_alg_parse_list("ecdsa,,ecdh", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_E_ARGS);
+    ck_assert_int_eq(hsm_alg_parse_list("7", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_E_ARGS);
+    ck_assert_int_eq(hsm_alg_parse_list("000102030405060708090a0b0c0d0e0f10", HSM_KEY_EC, a, &n, why,
                                            sizeof(why)), HSM_E_ARGS);
-    ck_assert_int_eq(tool_parse_algorithms("000102030405060708090a0b0c0d0e0f", HSM_KEY_EC, a, &n, why,
+    ck_assert_int_eq(hsm_alg_parse_list("000102030405060708090a0b0c0d0e0f", HSM_KEY_EC, a, &n, why,
                                            sizeof(why)), HSM_OK);
     ck_assert_uint_eq(n, 16);
     /* duplicates collapse */
-    ck_assert_int_eq(tool_parse_algorithms("ecdsa,70", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_OK);
+    ck_assert_int_eq(hsm_alg_parse_list("ecdsa,70", HSM_KEY_EC, a, &n, why, sizeof(why)), HSM_OK);
     ck_assert_uint_eq(n, 1);
 }
 END_TEST

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* schsm: URI parser and formatter. The parser is pure, so it is compiled straight into the test. */
 #include <check.h>
 #include <stdlib.h>
