@@ -16,8 +16,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define FUZZ_CHECK(cond, what)                                                                      \
     do {                                                                                            \
         if (!(cond)) {                                                                              \
-            fprintf(stderr, "fuzz property violated at %s:%d: %s (%s)\n", __FILE__, __LINE__, what, \
-                    #cond);                                                                         \
+            /* fd 2 itself: stderr may be redirected (fuzz_host captures the library's log) */     \
+            dprintf(2, "fuzz property violated at %s:%d: %s (%s)\n", __FILE__, __LINE__, what, #cond); \
             abort();                                                                                \
         }                                                                                           \
     } while (0)
