@@ -19,10 +19,11 @@ static char *expand(const uint8_t *data, size_t size)
     if (out == NULL)
         abort();
     for (size_t i = 0; i < size;) {
-        /* only as a query attribute ("?pin-value=" or "&pin-value="), never inside another value */
+        /* only as a query attribute ("?pin-value=", or "&pin-value=" after the '?'), never inside
+         * another value */
         if (i >= kl + 1 && i + 2 <= size && memcmp(data + i - kl, key, kl) == 0
-            && (data[i - kl - 1] == '?' || data[i - kl - 1] == '&') && data[i] == '@'
-            && (data[i + 1] == '@' || data[i + 1] == '%')) {
+            && (data[i - kl - 1] == '?' || (data[i - kl - 1] == '&' && memchr(data, '?', i - kl - 1) != NULL))
+            && data[i] == '@' && (data[i + 1] == '@' || data[i + 1] == '%')) {
             const char *s = data[i + 1] == '@' ? SECRET : SECRET_PCT;
             memcpy(out + o, s, strlen(s));
             o += strlen(s);
