@@ -16,7 +16,7 @@ seconds=60
 targets=()
 for a in "$@"; do
     case "$a" in
-        -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '3,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         ''|*[!0-9]*) targets+=("${a#fuzz_}") ;;
         *) seconds=$a ;;
     esac
