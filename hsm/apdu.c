@@ -39,7 +39,7 @@ int hsm_apdu_parse(const uint8_t *buf, size_t len, hsm_apdu *out, int *extended)
     out->ins = buf[1];
     out->p1 = buf[2];
     out->p2 = buf[3];
-    out->data = NULL;
+    out->data = buf + len;   /* no data: empty but never NULL, so handlers may compute data + lc */
     out->lc = 0;
     out->le = 0;
     *extended = 0;

@@ -26,7 +26,8 @@ enum hsm_apdu_form {
 /* Encodes into out; returns HSM_OK or HSM_E_ARGS when lc/le are out of range. */
 int hsm_apdu_encode(const hsm_apdu *a, enum hsm_apdu_form form, hsm_bytes *out);
 
-/* Parses a command APDU (the card side). data points into buf. Sets *extended.
+/* Parses a command APDU (the card side). data points into buf (at its end when there is no data:
+ * never NULL, so data + lc is always defined). Sets *extended.
  * Returns HSM_OK, or HSM_E_PARSE when the length fields contradict the size (the card answers 6700). */
 int hsm_apdu_parse(const uint8_t *buf, size_t len, hsm_apdu *out, int *extended);
 

@@ -101,7 +101,9 @@ int hsm_card_transmit(hsm_card *c, const hsm_apdu *a, hsm_bytes *resp, uint16_t 
     uint16_t s = 0;
     int rc;
     hsm_bytes_clear(resp);
-    /* A wrong Le (6Cxx) is corrected at most twice; a card that keeps asking is broken. */
+    /* A wrong Le (6Cxx) is corrected at most twice; a card that keeps asking is broken. Only a
+     * command that has an Le is re-issued: one without (VERIFY with its PIN, a write) answered
+     * 6Cxx is a confused card, and sending it again could repeat its effect or burn a PIN try. */
     for (int tries = 0;; tries++) {
         rc = hsm_apdu_encode(&cur, HSM_APDU_AUTO, &cmd);
         if (rc != HSM_OK)
@@ -109,7 +111,7 @@ int hsm_card_transmit(hsm_card *c, const hsm_apdu *a, hsm_bytes *resp, uint16_t 
         rc = exchange(c, &cmd, &dlen, &s);
         if (rc != HSM_OK)
             goto done;
-        if ((s >> 8) == 0x6C && tries < 2) {
+        if ((s >> 8) == 0x6C && a->le > 0 && tries < 2) {
             cur.le = (s & 0xFF) ? (s & 0xFF) : 256;
             continue;
         }

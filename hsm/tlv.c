@@ -52,6 +52,10 @@ int hsm_tlv_next(const uint8_t **p, const uint8_t *end, hsm_tlv *out)
 
 int hsm_tlv_parse_one(const uint8_t *buf, size_t len, hsm_tlv *out)
 {
+    /* Empty input (a bare 9000 has no data buffer at all, buf == NULL): no TLV, and no
+     * arithmetic on a null pointer. */
+    if (buf == NULL || len == 0)
+        return HSM_E_PARSE;
     const uint8_t *p = buf;
     int rc = hsm_tlv_next(&p, buf + len, out);
     if (rc != 1)
@@ -61,6 +65,8 @@ int hsm_tlv_parse_one(const uint8_t *buf, size_t len, hsm_tlv *out)
 
 int hsm_tlv_find(const uint8_t *buf, size_t len, unsigned tag, hsm_tlv *out)
 {
+    if (buf == NULL || len == 0)
+        return 0;   /* an empty sequence holds nothing; buf may be NULL */
     const uint8_t *p = buf, *end = buf + len;
     hsm_tlv t;
     int rc;

@@ -146,7 +146,9 @@ int tok_check_key(hsm_token *t, const hsm_key *k)
 
 static int same_dir(const hsm_token *t, const hsm_bytes *fids, const hsm_key *keys, size_t n)
 {
-    if (fids->len != t->fids.len || memcmp(fids->data, t->fids.data, fids->len) != 0 || n != t->nkeys)
+    /* Two empty directories have no data buffer (NULL): memcmp must not see them. */
+    if (fids->len != t->fids.len || n != t->nkeys
+        || (fids->len > 0 && memcmp(fids->data, t->fids.data, fids->len) != 0))
         return 0;
     for (size_t i = 0; i < n; i++)
         if (!same_key(&keys[i], &t->keys[i]) || keys[i].bits != t->keys[i].bits ||

@@ -145,9 +145,20 @@ static int send_verify(hsm_token *t, const uint8_t *pin, size_t len, int *verifi
         return HSM_OK;
     }
     t->logged_in = 0;
+    /* When the outcome is unknown (answer lost, card pulled after the command, a status word that
+     * is neither yes nor no) the card may have counted a wrong try: such a PIN is not sent again,
+     * so that a wrong PIN never costs two tries, unless it worked before in this session. A reset
+     * (HSM_E_RESET) means the command never ran. */
+    int proven = t->have_pin && t->pin_worked && t->pin.len == len && CRYPTO_memcmp(t->pin.data, pin, len) == 0;
     if (rc != HSM_E_SW) {
         tok_forget(t);
-        tok_err(t, "communication with the card failed during VERIFY (%s)", hsm_rv_text(rc));
+        if (rc != HSM_E_RESET && !proven) {
+            remember_failed(t, pin, len);
+            tok_err(t, "communication with the card failed during VERIFY (%s); in case the card counted a "
+                    "wrong try, this session will not send that PIN again", hsm_rv_text(rc));
+        } else {
+            tok_err(t, "communication with the card failed during VERIFY (%s)", hsm_rv_text(rc));
+        }
         return rc;
     }
     sw = hsm_card_last_sw(t->card);
@@ -155,6 +166,8 @@ static int send_verify(hsm_token *t, const uint8_t *pin, size_t len, int *verifi
         remember_failed(t, pin, len);
         tok_sw_err(t, "the card rejected the PIN, so this session will not send it again", 0x20);
     } else {
+        if (!proven)
+            remember_failed(t, pin, len);
         tok_sw_err(t, "PIN verification failed", 0x20);
     }
     return HSM_E_SW;

@@ -120,10 +120,13 @@ static int pkey_op(EVP_PKEY *key, int decrypt, int pad, const char *md, const ui
 static int ecdsa_card_der(const uint8_t *der, size_t len, size_t flen, hsm_bytes *out)
 {
     const unsigned char *p = der;
-    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)len);
     uint8_t v[2][67];
     size_t vl[2];
-    if (es == NULL || flen > 66)
+    /* The field length comes from the key's stored size: check it before anything is allocated. */
+    if (flen == 0 || flen > 66)
+        return 0;
+    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)len);
+    if (es == NULL)
         return 0;
     const BIGNUM *bn[2] = { ECDSA_SIG_get0_r(es), ECDSA_SIG_get0_s(es) };
     for (int i = 0; i < 2; i++) {

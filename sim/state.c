@@ -13,6 +13,7 @@
 #include "sim/sim_int.h"
 
 #include "hsm/crypto.h"
+#include "hsm/curves.h"
 #include "hsm/rv.h"
 #include "hsm/tlv.h"
 
@@ -130,6 +131,18 @@ static int get_uint(const hsm_tlv *t, size_t maxlen, uint32_t *v)
     return 1;
 }
 
+/* An EC key's size is the field size of one of the card's curves: signing formats r and s to
+ * that length, so a file with any other size (damaged or hand-made) is refused here. */
+static int ec_bits_known(unsigned bits)
+{
+    size_t n = 0;
+    const hsm_curve *all = hsm_curve_all(&n);
+    for (size_t i = 0; i < n; i++)
+        if (all[i].bits == bits)
+            return 1;
+    return 0;
+}
+
 static int load_key(sim_card *c, const hsm_tlv *kt)
 {
     const uint8_t *p = kt->val, *end = kt->val + kt->len;
@@ -161,6 +174,8 @@ static int load_key(sim_card *c, const hsm_tlv *kt)
         goto bad;
     /* AES keys are used as raw bytes: their size must be what the bits say. */
     if (k.type == SIM_KEY_AES && ((k.bits != 128 && k.bits != 192 && k.bits != 256) || k.priv.len * 8 != k.bits))
+        goto bad;
+    if (k.type == SIM_KEY_EC && !ec_bits_known(k.bits))
         goto bad;
     sim_key *slot = sim_key_put(c, k.id);
     if (slot == NULL)

@@ -32,5 +32,8 @@ schsm_need_packages() {
 SCHSM_BUILD_PACKAGES=(cmake make gcc pkg-config libssl-dev openssl libpcsclite-dev check python3 man-db groff-base)
 # Packages for the PC/SC, OpenSC interop and TLS integration tests.
 SCHSM_INTEGRATION_PACKAGES=(pcscd vsmartcard-vpcd opensc opensc-pkcs11 nginx haproxy curl procps systemd util-linux)
+# Packages for the libFuzzer targets (scripts/fuzz.sh): clang, and the compiler-rt runtimes
+# (libFuzzer, ASan, UBSan) that clang only recommends.
+SCHSM_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 # Packages for the benchmarks in bench/ only (the incumbent stack, the plot); never needed by tests.
 SCHSM_BENCH_PACKAGES=(libengine-pkcs11-openssl opensc-pkcs11 gnuplot-nox)
