@@ -109,8 +109,12 @@ static int own_leftovers(hsm_token *t, const char *label, int dry, size_t *found
     for (int r = 1; rc == HSM_OK && r <= 255; r++) {
         if (tok_has_fid(t, FID(HSM_PREFIX_PRKD, r)))
             continue;
-        if (!(tok_has_fid(t, FID(HSM_PREFIX_EE_CERT, r)) && carries_marker(t, FID(HSM_PREFIX_EE_CERT, r), marker)) &&
-            !(tok_has_fid(t, FID(HSM_PREFIX_REQ_KEEP, r)) && carries_marker(t, FID(HSM_PREFIX_REQ_KEEP, r), marker)))
+        /* On cards that do not list CE/CB files, only a key without description is worth the reads. */
+        int probe = tok_has_fid(t, FID(HSM_PREFIX_KEY, r));
+        if (!((tok_has_fid(t, FID(HSM_PREFIX_EE_CERT, r)) || (probe && tok_may_have_fid(t, FID(HSM_PREFIX_EE_CERT, r))))
+              && carries_marker(t, FID(HSM_PREFIX_EE_CERT, r), marker)) &&
+            !((tok_has_fid(t, FID(HSM_PREFIX_REQ_KEEP, r)) || (probe && tok_may_have_fid(t, FID(HSM_PREFIX_REQ_KEEP, r))))
+              && carries_marker(t, FID(HSM_PREFIX_REQ_KEEP, r), marker)))
             continue;
         (*found)++;
         hsm_log("key reference %d is a leftover of an interrupted operation on key \"%s\"%s", r, label,
