@@ -12,16 +12,28 @@ WUSER=www-data
 id "$WUSER" >/dev/null 2>&1 || WUSER=nobody
 id "$WUSER" >/dev/null 2>&1 || skip "no unprivileged user (www-data, nobody) to run the workers as"
 [ "$(id -u)" = 0 ] || skip "needs root (nginx switches its workers to $WUSER)"
+# The workers must reach the socket: every directory above it searchable ("x", or "t" as /tmp),
+# the socket read-write. When the build directory lies below a directory other users may not
+# search (a checkout in a private home), the socket moves to a directory of its own in /tmp.
+searchable_path() {
+    local p=$1
+    while [ "$p" != / ]; do
+        case "$(stat -c %A "$p" | cut -c10)" in x|t) ;; *) return 1 ;; esac
+        p=$(dirname "$p")
+    done
+}
+chmod o+x "$T"   # the test directory holds the socket
+if ! searchable_path "$T" && [ "$(pcscd_mode)" = activate ]; then
+    SOCKDIR=$(mktemp -d /tmp/schsm-nginx-user.XXXXXX)
+    chmod 711 "$SOCKDIR"
+    export PCSCLITE_CSOCK_NAME="$SOCKDIR/pcscd.comm"
+    trap 'tls_cleanup; rm -rf "$SOCKDIR"' EXIT
+fi
 pcsc_start 1
 tls_card_setup
 cnf=$(tls_write_cnf default-first)
-# The workers must reach the socket: every directory above it searchable, the socket read-write.
-chmod o+x "$T"   # the test directory holds the socket
-p=$(dirname "$PCSCLITE_CSOCK_NAME")
-while [ "$p" != / ]; do
-    [ "$(stat -c %A "$p" | cut -c10)" = x ] || skip "$p is not searchable by other users; the worker could not reach the socket"
-    p=$(dirname "$p")
-done
+searchable_path "$(dirname "$PCSCLITE_CSOCK_NAME")" ||
+    skip "$(dirname "$PCSCLITE_CSOCK_NAME") is not searchable by other users; the worker could not reach the socket"
 check "socket open to the workers" chmod 0666 "$PCSCLITE_CSOCK_NAME"
 export NGINX_USER=$WUSER
 chmod 0644 "$cnf"
