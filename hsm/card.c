@@ -265,6 +265,16 @@ int hsm_card_enumerate(hsm_card *c, hsm_bytes *fids)
     return rc;
 }
 
+int hsm_fids_list_every_file(const hsm_bytes *fids)
+{
+    for (size_t i = 0; i + 1 < fids->len; i += 2) {
+        uint8_t p = fids->data[i];
+        if (p != HSM_PREFIX_KEY && p != HSM_PREFIX_PRKD && p != HSM_PREFIX_CD && p != HSM_PREFIX_DCOD)
+            return 1;
+    }
+    return 0;
+}
+
 int hsm_card_read_file(hsm_card *c, uint16_t fid, hsm_bytes *out)
 {
     hsm_bytes blk = HSM_BYTES_INIT;

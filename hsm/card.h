@@ -112,6 +112,10 @@ int hsm_card_initialize(hsm_card *c, const hsm_init_params *p);
 
 /* ENUMERATE OBJECTS: fids receives 2 bytes per object. */
 int hsm_card_enumerate(hsm_card *c, hsm_bytes *fids);
+/* Does an ENUMERATE answer list every file? CardContact cards do; other implementations list only
+ * keys and descriptions (CC, C4, C8, C9) and their CEnn/CBnn are found by reading the FID (6A82:
+ * absent). 1 when fids holds any other prefix. */
+int hsm_fids_list_every_file(const hsm_bytes *fids);
 /* Whole EF in as few READ BINARY commands as the card allows. */
 int hsm_card_read_file(hsm_card *c, uint16_t fid, hsm_bytes *out);
 /* Creates or overwrites the EF, chunked by the APDU limit. */

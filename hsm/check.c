@@ -65,18 +65,6 @@ static int has_fid(const hsm_bytes *fids, uint16_t fid)
     return 0;
 }
 
-/* Does the card list every file? Some SmartCard-HSM implementations list only keys and
- * descriptions (CC, C4, C8, C9); their CEnn/CBnn exist all the same and are read by FID. */
-static int lists_all(const hsm_bytes *fids)
-{
-    for (size_t i = 0; i + 1 < fids->len; i += 2) {
-        uint8_t p = fids->data[i];
-        if (p != HSM_PREFIX_KEY && p != HSM_PREFIX_PRKD && p != HSM_PREFIX_CD && p != HSM_PREFIX_DCOD)
-            return 1;
-    }
-    return 0;
-}
-
 /* Is an unlisted file there? (6A82: no.) */
 static int probe(hsm_card *c, uint16_t fid)
 {
@@ -126,7 +114,7 @@ static int scan_ref(hsm_card *c, const hsm_bytes *fids, hsm_check_entry *e, int 
         e->findings |= HSM_CHECK_ORPHAN;
         return HSM_OK;   /* nothing else matters about files that go */
     }
-    if (deep && !lists_all(fids)) {
+    if (deep && !hsm_fids_list_every_file(fids)) {
         /* Only a key's own public-key files are found this way; orphans stay out of sight. */
         if (!(e->files & HSM_CHECK_PUB) && probe(c, FID(HSM_PREFIX_EE_CERT, ref)))
             e->files |= HSM_CHECK_PUB;

@@ -27,16 +27,6 @@ int tok_has_fid(const hsm_token *t, uint16_t fid)
 }
 
 /* Does ENUMERATE list files other than keys and their descriptions? Then it lists every file. */
-static int lists_every_file(const hsm_token *t)
-{
-    for (size_t i = 0; i + 1 < t->fids.len; i += 2) {
-        uint8_t p = t->fids.data[i];
-        if (p != HSM_PREFIX_KEY && p != HSM_PREFIX_PRKD && p != HSM_PREFIX_CD && p != HSM_PREFIX_DCOD)
-            return 1;
-    }
-    return 0;
-}
-
 int tok_may_have_fid(const hsm_token *t, uint16_t fid)
 {
     uint8_t p = (uint8_t)(fid >> 8);
@@ -96,7 +86,7 @@ int tok_load_dir(hsm_token *t)
         return rc;
     }
     t->nkeys = 0;
-    t->dir_lists_all = lists_every_file(t);
+    t->dir_lists_all = hsm_fids_list_every_file(&t->fids);
     for (size_t i = 0; i + 1 < t->fids.len; i += 2) {
         /* Key reference 0 is the device's own key (some cards describe it in C400 too): never a
          * user key. */

@@ -126,7 +126,6 @@ static int free_ref(hsm_card *c, const uint8_t *cert, size_t cert_len, int *resu
 {
     hsm_bytes fids = HSM_BYTES_INIT;
     uint8_t used[256] = { 0 }, desc[256] = { 0 }, pub[256] = { 0 }, key[256] = { 0 };
-    int lists_all = 0;   /* some cards list only CC/C4/C8/C9: their CEnn is read by FID instead */
     *resumed = *has_key = 0;
     if (hsm_card_enumerate(c, &fids) != HSM_OK) {
         hsm_bytes_free(&fids);
@@ -139,8 +138,9 @@ static int free_ref(hsm_card *c, const uint8_t *cert, size_t cert_len, int *resu
         desc[r] |= pre == HSM_PREFIX_PRKD;
         pub[r] |= pre == HSM_PREFIX_EE_CERT;
         key[r] |= pre == HSM_PREFIX_KEY;
-        lists_all |= pre != HSM_PREFIX_KEY && pre != HSM_PREFIX_PRKD && pre != HSM_PREFIX_CD && pre != HSM_PREFIX_DCOD;
     }
+    /* Some cards list only CC/C4/C8/C9: there a key without description is worth reading its CEnn. */
+    int lists_all = hsm_fids_list_every_file(&fids);
     hsm_bytes_free(&fids);
     for (int r = 1; cert != NULL && r <= 255; r++) {
         if (!(pub[r] || (!lists_all && key[r])) || desc[r])
