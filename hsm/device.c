@@ -305,6 +305,7 @@ int hsm_read_whole_file(const char *path, size_t max, hsm_bytes *out)
     }
     if (rc == HSM_OK && ferror(f))
         rc = HSM_E_COMM;
+    OPENSSL_cleanse(buf, sizeof(buf));   /* password-share files go through here too */
     fclose(f);
     return rc;
 }

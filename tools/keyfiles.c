@@ -14,39 +14,24 @@
 
 #include <openssl/crypto.h>
 
+#include "hsm/device.h"
 #include "hsm/rv.h"
 
 /* ---- files ---- */
 
 int tool_read_file(tool_ctx *ctx, const char *path, size_t max, hsm_bytes *out)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    errno = 0;
+    int rv = hsm_read_whole_file(path, max, out);
+    if (rv == HSM_E_NOT_FOUND)
         return tool_error(ctx, TOOL_FAIL, "cannot open %s: %s", path, strerror(errno));
-    uint8_t buf[4096];
-    int rc = TOOL_OK;
-    for (;;) {
-        ssize_t r = read(fd, buf, sizeof(buf));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = tool_error(ctx, TOOL_FAIL, "cannot read %s: %s", path, strerror(errno));
-            break;
-        }
-        if (r == 0)
-            break;
-        if (out->len + (size_t)r > max) {
-            rc = tool_error(ctx, TOOL_FAIL, "%s is too large (more than %zu bytes) for this kind of file", path, max);
-            break;
-        }
-        if (hsm_bytes_put(out, buf, (size_t)r) != HSM_OK) {
-            rc = tool_error(ctx, TOOL_FAIL, "out of memory");
-            break;
-        }
-    }
-    OPENSSL_cleanse(buf, sizeof(buf));
-    close(fd);
-    return rc;
+    if (rv == HSM_E_ARGS)
+        return tool_error(ctx, TOOL_FAIL, "%s is too large (more than %zu bytes) for this kind of file", path, max);
+    if (rv == HSM_E_MEM)
+        return tool_error(ctx, TOOL_FAIL, "out of memory");
+    if (rv != HSM_OK)
+        return tool_error(ctx, TOOL_FAIL, "cannot read %s: %s", path, strerror(errno));
+    return TOOL_OK;
 }
 
 /* Refuses an existing file unless force: checked before anything costly or card-related. */
