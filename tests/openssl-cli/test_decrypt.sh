@@ -26,9 +26,17 @@ dec_case oaep-label -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -
 
 check_fail "wrong OAEP label fails" $OSSL pkeyutl $PROV -decrypt -inkey "$KEY" -pkeyopt rsa_padding_mode:oaep \
     -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_oaep_label:00112233ff -in "$T/oaep-label.ct" -out "$T/bad.pt"
-check_fail "OAEP ciphertext as PKCS#1 fails" $OSSL pkeyutl $PROV -decrypt -inkey "$KEY" \
-    -in "$T/oaep-sha1.ct" -out "$T/bad2.pt"
-check_fail "no plaintext on failure" test -s "$T/bad2.pt"
+# An OAEP block read as PKCS#1 v1.5 is refused, except when its random second byte happens to be
+# 02 followed by a conforming padding (about 1 in 260): then the "plaintext" is garbage. Either
+# way the secret must not come out, and a refusal must leave no output behind.
+oaep_as_pkcs1() {
+    if $OSSL pkeyutl $PROV -decrypt -inkey "$KEY" -in "$T/oaep-sha1.ct" -out "$T/bad2.pt"; then
+        ! cmp -s "$T/secret" "$T/bad2.pt"
+    else
+        [ ! -s "$T/bad2.pt" ]
+    fi
+}
+check "OAEP ciphertext as PKCS#1 does not give the secret, and no output on refusal" oaep_as_pkcs1
 
 # Encryption with the card key's public half runs on the host.
 check "encrypt with the schsm key" $OSSL pkeyutl $PROV -encrypt -pubin -inkey "schsm:object=enc;type=public" \
