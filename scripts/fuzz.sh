@@ -7,7 +7,9 @@
 # (crash, sanitizer report, leak, timeout, out of memory), 2 on a usage error.
 # Seeds: tests/fuzz/corpus/<target>/ (read only). What the fuzzer adds goes to build-fuzz/corpus/,
 # findings to build-fuzz/findings/<target>/ (reproduce: build-fuzz/fuzz/fuzz_<target> FILE).
-# Environment: SCHSM_FUZZ_JOBS (parallel targets, default 1). Run it under nice on a shared machine.
+# Environment: SCHSM_FUZZ_JOBS (parallel targets, default 1); SCHSM_FUZZ_SEED (a number: the same
+# mutations from the same start, as CI does; default a new random seed per run, printed in the
+# target's log as "INFO: Seed:"). Run it under nice on a shared machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/deps.sh
@@ -16,11 +18,14 @@ seconds=60
 targets=()
 for a in "$@"; do
     case "$a" in
-        -h|--help) sed -n '3,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         ''|*[!0-9]*) targets+=("${a#fuzz_}") ;;
         *) seconds=$a ;;
     esac
 done
+case "${SCHSM_FUZZ_SEED:-1}" in
+    ''|*[!0-9]*|0) echo "fuzz.sh: SCHSM_FUZZ_SEED must be a positive number" >&2; exit 2 ;;
+esac
 if [ "$seconds" -lt 1 ]; then
     echo "fuzz.sh: SECONDS must be at least 1" >&2
     exit 2
@@ -49,8 +54,10 @@ run_one() {
     local t=$1 seeds=tests/fuzz/corpus/$1 work=$build/corpus/$1 found=$build/findings/$1
     mkdir -p "$work" "$found" "$seeds"
     # -timeout: one input may take at most 10 s; -rss_limit_mb: the sanitizers' own memory included.
+    local seed=()
+    [ -z "${SCHSM_FUZZ_SEED:-}" ] || seed=(-seed="$SCHSM_FUZZ_SEED")
     "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2560 -print_final_stats=1 \
-        -artifact_prefix="$found/" "$work" "$seeds" >"$build/findings/$t.log" 2>&1 || true
+        "${seed[@]}" -artifact_prefix="$found/" "$work" "$seeds" >"$build/findings/$t.log" 2>&1 || true
 }
 
 start=$(date +%s)

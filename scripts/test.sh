@@ -31,6 +31,10 @@ done
 schsm_need_packages "${SCHSM_BUILD_PACKAGES[@]}" "${SCHSM_INTEGRATION_PACKAGES[@]}"
 
 jobs=$(nproc 2>/dev/null || echo 2)
+# Tests start pcscd, servers and many short processes each and wait with bounded timeouts; nproc
+# counts the CPUs a container may see, not its quota, so at most 4 tests run at once.
+ctest_jobs=$jobs
+[ "$ctest_jobs" -le 4 ] || ctest_jobs=4
 if [ "$sanitize" = 1 ]; then
     build=build-asan
     cmake -S . -B "$build" -DSCHSM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
@@ -55,7 +59,7 @@ log="$build/ctest.log"
 : >"$log"
 run_ctest() {
     set +e
-    (cd "$build" && ctest --output-on-failure --timeout 900 -j"$jobs" "$@") 2>&1 | tee -a "$log"
+    (cd "$build" && ctest --output-on-failure --timeout 900 -j"$ctest_jobs" "$@") 2>&1 | tee -a "$log"
     local rc=${PIPESTATUS[0]}
     set -e
     return "$rc"

@@ -35,7 +35,7 @@ export SCHSM_SIM_PROFILE="$SIM_PROFILE"
 PIN=648219
 SO_PIN=3537363231383830
 PROV="-provider-path $SCHSM_BUILD/lib -provider schsm -provider default"
-PKCS11_MODULE=${PKCS11_MODULE:-/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so}
+PKCS11_MODULE=${PKCS11_MODULE:-/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/opensc-pkcs11.so}
 VPCD_DRIVER=${VPCD_DRIVER:-/usr/lib/pcsc/drivers/serial/libifdvpcd.so}
 PCSCD=${PCSCD:-$(command -v pcscd || echo /usr/sbin/pcscd)}
 PCSCD_LOG="$T/pcscd.log"
@@ -125,6 +125,7 @@ pcsc_cleanup() {
     stop_pid "$PCSCD_PID"
     PCSCD_PID=
     if [ "$PCSC_SOCK_DIR" != "$T" ]; then rm -rf "$PCSC_SOCK_DIR"; fi
+    release_ports
 }
 trap pcsc_cleanup EXIT
 trap 'exit 130' INT
@@ -132,22 +133,19 @@ trap 'exit 143' TERM
 
 # --- pcscd and the virtual cards ------------------------------------------------------------
 
-port_in_use() {
-    local hex
-    hex=$(printf '%04X' "$1")
-    grep -q ":$hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# Picks a free even-aligned block of N ports for this test's vpcd slots.
+# pick_ports N: a free block of ports for N vpcd slots (the driver listens on two per reader),
+# aligned to 20, between 10000 and 19999: apart from free_port's range and the ephemeral ports.
+# The block's first port is claimed for the whole block.
 pick_ports() {
-    local n=$1 base i ok try
-    for try in $(seq 50); do
-        base=$((36000 + (RANDOM % 1400) * 20))
+    local n=$1 base i ok try span
+    span=$(((n + 1) / 2 * 2))
+    for try in $(seq 100); do
+        base=$((10000 + (RANDOM % 500) * 20))
         ok=1
-        for i in $(seq 0 $((n - 1))); do
+        for i in $(seq 0 $((span - 1))); do
             if port_in_use $((base + i)); then ok=0; break; fi
         done
-        if [ $ok = 1 ]; then
+        if [ $ok = 1 ] && claim_port "$base"; then
             echo "$base"
             return 0
         fi

@@ -48,15 +48,8 @@ tls_cleanup() {
 }
 trap tls_cleanup EXIT
 
-# A free TCP port below the range lib.sh uses for vpcd.
-tls_free_port() {
-    local p try
-    for try in $(seq 100); do
-        p=$((20000 + RANDOM % 15000))
-        port_in_use "$p" || { echo "$p"; return 0; }
-    done
-    return 1
-}
+# A free TCP port for a server, claimed for this test (free_port in tests/lib/checks.sh).
+tls_free_port() { free_port; }
 
 wait_port() {   # PORT PID: until PID (or a child) listens on PORT; see wait_listen in checks.sh
     wait_listen "$1" "$2"
@@ -144,6 +137,7 @@ env OPENSSL_CONF;
 env PCSCLITE_CSOCK_NAME;
 env SCHSM_DEBUG;
 env SCHSM_DEBUG_FILE;
+env SCHSM_POOL_LOCK_DIR;
 events { worker_connections 64; }
 http {
     log_format w '\$pid \$ssl_protocol \$ssl_cipher \$status client:\$ssl_client_verify';

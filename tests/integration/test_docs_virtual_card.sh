@@ -34,10 +34,15 @@ check "private-pcscd block found" grep -q 36100 "$T/pcscd.sh"
     echo 'echo "dir $d"'
 } >"$T/pcscd-run.sh"
 unset PCSCLITE_CSOCK_NAME
-private_pcscd() { (export TMPDIR="$T/tmp"; mkdir -p "$TMPDIR"; bash -euo pipefail "$T/pcscd-run.sh" </dev/null); }
+# The page's block puts its socket in $(mktemp -d) under TMPDIR; a Unix socket path holds at most
+# 107 bytes, so a deep checkout gets a short TMPDIR of its own under /tmp.
+DOC_TMP=$T/tmp
+[ "${#DOC_TMP}" -le 75 ] || DOC_TMP=$(mktemp -d /tmp/schsm-doc.XXXXXX)
+private_pcscd() { (export TMPDIR="$DOC_TMP"; mkdir -p "$TMPDIR"; bash -euo pipefail "$T/pcscd-run.sh" </dev/null); }
 check "private pcscd block runs" private_pcscd
 check_log_has "private pcscd block runs" '^0 +Yes +Virtual PCD 00 00'
 check_log_has "private pcscd block runs" '^SmartCard-HSM'
 check_log_has "private pcscd block runs" '^Initialised: +no'
-check "its clean-up removed the directory" sh -c "! ls -A '$T/tmp' | grep -q ."
+check "its clean-up removed the directory" sh -c "! ls -A '$DOC_TMP' | grep -q ."
+[ "$DOC_TMP" = "$T/tmp" ] || rmdir "$DOC_TMP"
 finish

@@ -13,6 +13,9 @@ R=$(reader_name 0)
 export SCHSM_READER="$R"
 export OPENSSL_CONF=/dev/null
 PROV="-provider-path $SCHSM_BUILD/lib -provider schsm -provider default"
+# Garbage answers are random; the seed is printed so that a failing run can be repeated.
+export SCHSM_SIM_FAULT_SEED=${SCHSM_SIM_FAULT_SEED:-$RANDOM$RANDOM}
+echo "garbage answers from SCHSM_SIM_FAULT_SEED=$SCHSM_SIM_FAULT_SEED (set it to repeat them)"
 
 check init "$TOOL" init --so-pin "$SO_PIN" --pin "$PIN" --yes
 check keygen "$TOOL" --pin "$PIN" keygen --type ec:prime256v1 --label fk

@@ -32,6 +32,8 @@ check readers-empty "$TOOL" readers --json
 check_log_has readers-empty '"smartcard_hsm": false'
 timeout 60 "$TOOL" --wait info --json >"$T/wait.out" 2>"$T/wait.err" </dev/null &
 WAITER=$!
+# It says so before the card comes back (else this would not show that --wait waited).
+check waiter-said-why wait_for 300 grep -q 'waiting for the card' "$T/wait.err"
 check waiter-waits kill -0 "$WAITER"
 check_fail waiter-no-output test -s "$T/wait.out"
 
@@ -39,7 +41,6 @@ sim_start 0
 check reinserted wait_card 0
 check waiter-done wait "$WAITER"
 check waiter-saw-card grep -q '"serial"' "$T/wait.out"
-check waiter-said-why grep -q 'waiting for the card' "$T/wait.err"
 check readers-card "$TOOL" readers --json
 check_log_has readers-card '"smartcard_hsm": true'
 check sign-after-return signer_expect ok sign

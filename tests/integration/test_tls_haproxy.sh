@@ -49,7 +49,7 @@ for order in schsm-first default-first; do
     for key in $TLS_KEYS; do
         cfg="haproxy-$key-$order"
         check "$cfg: start (master-worker)" haproxy_start "$cfg" "$cnf" "$key" || continue
-        check "$cfg: a worker was forked" test "$(pgrep -P "$HAPROXY_PID" | wc -l)" -ge 1
+        check "$cfg: a worker was forked" wait_for 100 sh -c "[ \$(pgrep -P $HAPROXY_PID | wc -l) -ge 1 ]"
         check "$cfg: key loaded with <= 6 APDUs ($TLS_LOAD_APDUS)" test "$TLS_LOAD_APDUS" -le 6
         run_config "$cfg"
         pids="$HAPROXY_PID $(pgrep -P "$HAPROXY_PID" | tr '\n' ' ')"

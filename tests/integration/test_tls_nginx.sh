@@ -27,7 +27,7 @@ for order in schsm-first default-first; do
             if ! check "$cfg: start" nginx_start "$cfg" "$cnf" "$workers" "$key"; then
                 continue
             fi
-            check "$cfg: $workers workers" test "$(nginx_worker_pids | wc -l)" -eq "$workers"
+            check "$cfg: $workers workers" wait_for 100 sh -c "[ \$(pgrep -P $NGINX_PID | wc -l) -eq $workers ]"
             d="$T/nginx-$cfg"
             for proto in tls1_3 tls1_2; do
                 n=$TLS_HANDSHAKES

@@ -47,7 +47,9 @@ handshakes() {   # NAME N: N handshakes, each verified and answered
 
 cfg=nginx-user-ok
 if check "$cfg: start, workers as $WUSER" nginx_start "$cfg" "$cnf" 2 web-ec256; then
-    check "$cfg: workers run as $WUSER" sh -c "for p in \$(pgrep -P $NGINX_PID); do [ \"\$(stat -c %U /proc/\$p)\" = $WUSER ] || exit 1; done"
+    # Both workers forked and switched to the user (a worker is root between fork and setuid).
+    check "$cfg: workers run as $WUSER" wait_for 100 sh -c "n=0; for p in \$(pgrep -P $NGINX_PID); do \
+        [ \"\$(stat -c %U /proc/\$p)\" = $WUSER ] || exit 1; n=\$((n + 1)); done; [ \$n -eq 2 ]"
     check "$cfg: 10 handshakes" handshakes "$cfg" 10
     nginx_stop
 fi

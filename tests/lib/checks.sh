@@ -132,7 +132,58 @@ wait_listen() {
     return 1
 }
 
+# --- TCP ports ---------------------------------------------------------------------------------
+# Tests run in parallel and pick ports at random. A picked port is claimed with mkdir (atomic) in
+# $SCHSM_TEST_TMP/ports, so two tests never take the same one between the check and the bind, and
+# the ranges stay below the kernel's ephemeral ports, which any outgoing connection may take.
+# port_in_use P: a socket of this network namespace uses TCP port P (either end).
+port_in_use() {
+    grep -q ":$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+_port_claims() { echo "${SCHSM_TEST_TMP:-${TMPDIR:-/tmp}}/ports"; }
+# claim_port P: P is free and now this test's (the claim names the test's shell, $$, which
+# subshells share, so `p=$(free_port)` keeps it).
+claim_port() {
+    local d
+    d=$(_port_claims)
+    mkdir -p "$d" && ! port_in_use "$1" && mkdir "$d/$1" 2>/dev/null || return 1
+    echo "$$" >"$d/$1/owner"
+}
+# release_ports: gives this test's claims back (finish and the integration clean-up call it).
+release_ports() {
+    local f
+    for f in "$(_port_claims)"/*/owner; do
+        [ -f "$f" ] && [ "$(cat "$f" 2>/dev/null)" = "$$" ] && rm -rf "$(dirname "$f")"
+    done
+    return 0
+}
+# free_port: a free port, claimed, between 20000 and the start of the ephemeral range.
+free_port() {
+    local lo=32768 p try
+    read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+    [ "$lo" -gt 21000 ] || lo=32768
+    for try in $(seq 200); do
+        p=$((20000 + RANDOM % (lo - 20000)))
+        claim_port "$p" && { echo "$p"; return 0; }
+    done
+    return 1
+}
+
+# wait_for N CMD...: runs CMD until it succeeds, every 0.1 s, at most N times; the last try's
+# output and status are the answer. For conditions that come true a moment after an event (a
+# server forks its workers after it listens; a process prints what it waits for).
+wait_for() {
+    local n=$1 i
+    shift
+    for i in $(seq $((n - 1))); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    "$@"
+}
+
 finish() {
+    release_ports
     echo "$PASSED passed, $FAILED failed"
     if declare -F finish_cleanup >/dev/null; then
         finish_cleanup

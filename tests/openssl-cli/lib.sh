@@ -5,8 +5,8 @@
 # Every test gets a fresh virtual card in its own directory, so tests can run in parallel.
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/checks.sh"
-T="$SCHSM_TEST_TMP/$TEST_NAME.$$"
-mkdir -p "$T"
+mkdir -p "$SCHSM_TEST_TMP"
+T=$(mktemp -d "$SCHSM_TEST_TMP/$TEST_NAME.XXXXXX")
 STATE="$T/card.state"
 export SCHSM_READER="sim:$STATE"
 # Cards are created with the profile CTest names (cardcontact, or variant for the @variant runs).

@@ -16,6 +16,9 @@ need "$TOOL" "$SIM"
 KINDS=${FAULT_KINDS:-"sw=6F00 truncate garbage remove reset"}
 OPS=${FAULT_OPS:-"keygen delete import-cert sign genpkey unwrap init dkek-import wrong-pin"}
 BASE="$T/base.state"
+# Garbage answers are random; the seed is printed so that a failing run can be repeated.
+export SCHSM_SIM_FAULT_SEED=${SCHSM_SIM_FAULT_SEED:-$RANDOM$RANDOM}
+echo "garbage answers from SCHSM_SIM_FAULT_SEED=$SCHSM_SIM_FAULT_SEED (set it to repeat them)"
 
 tries() { "$SIM" --state "$STATE" --dump | sed -n 's/^user PIN: *\([0-9]*\) of.*/\1/p'; }
 use_base() { cp "$BASE" "$STATE"; }

@@ -44,17 +44,22 @@ for order in first last; do
             for cert in srv srvr tls tlsr; do
                 key="$T/$cert.key"
                 case $cert in tls*) key="schsm:object=$cert;type=private?pin-source=file:$T/pin" ;; esac
-                port=$(( 20000 + RANDOM % 20000 ))
-                timeout 20 $OSSL s_server $P -accept "127.0.0.1:$port" -naccept 1 -cert "$T/$cert.crt" \
-                    -key "$key" -groups "$g" -$v -www >"$T/s_server.log" 2>&1 &
-                spid=$!
-                # the new server's own listening socket, never a log line an earlier one wrote
-                wait_listen "$port" "$spid" || { echo "s_server on port $port did not start:"; cat "$T/s_server.log"; }
+                # a claimed free port; the new server's own listening socket, never a log line an
+                # earlier one wrote; another port when something took this one first
+                for try in 1 2 3 4 5; do
+                    port=$(free_port) || break
+                    timeout 20 $OSSL s_server $P -accept "127.0.0.1:$port" -naccept 1 -cert "$T/$cert.crt" \
+                        -key "$key" -groups "$g" -$v -www >"$T/s_server.log" 2>&1 &
+                    spid=$!
+                    wait_listen "$port" "$spid" && break
+                    echo "s_server on port $port did not start (try $try):"; cat "$T/s_server.log"
+                done
                 check "$order: $v $g $cert handshake" bash -c "printf 'GET / HTTP/1.0\r\n\r\n' | timeout 20 $OSSL s_client $P \
                     -connect 127.0.0.1:$port -groups $g -$v -CAfile $T/$cert.crt -verify_return_error -ign_eof 2>&1 \
                     | grep -q 'Verification: OK\|Verify return code: 0'"
                 kill "$spid" 2>/dev/null
                 wait "$spid" 2>/dev/null
+                release_ports
             done
         done
     done

@@ -73,7 +73,20 @@ contains "says what is attested" "ATTESTED: *(TEST DEVICE)"
 contains "says what is not attested" "Not attested: *the key's usage restrictions"
 run 1 "attest --verify with another key's --pubkey" "$TOOL" attest --verify "$TMP/ec.att" --trust-test-root --pubkey "$TMP/k-rsa.pub" --json
 expect "pubkey mismatch reported" 'd["pubkey_matches"] is False and not d["attested"] and "not the attested key" in d["failed"]'
-tamper "$TMP/ec.att" "$TMP/bad.att" 'i = b.index(b"\x42", 10); j = b.index(b"\x5f\x37", i); b[j + 20] ^= 1'
+tamper "$TMP/ec.att" "$TMP/bad.att" '
+def tlv(i):   # the TLV at i: (value start, end); walked, as random key bytes may look like a tag
+    j = i + (2 if b[i] & 0x1F == 0x1F else 1); n = b[j]; j += 1
+    if n & 0x80:
+        k = n & 0x7F; n = int.from_bytes(b[j:j + k], "big"); j += k
+    return j, j + n
+v, _ = tlv(0)            # 30: the bundle
+_, e = tlv(v)            # 02 01 01: its version
+v67, _ = tlv(e)          # 67: the key request
+_, e21 = tlv(v67)        # 7F21, then the outer CAR (42), then the device signature
+_, e42 = tlv(e21)
+assert b[e42:e42 + 2] == b"\x5f\x37"
+sv, _ = tlv(e42)
+b[sv + 17] ^= 1'
 run 1 "bundle with a damaged signature" "$TOOL" attest --verify "$TMP/bad.att" --trust-test-root --json
 expect "not attested, names a signature" 'not d["attested"] and "signature" in (d["failed"] or "")'
 run 1 "attest --verify of a non-bundle" "$TOOL" attest --verify "$TMP/chain.pem"

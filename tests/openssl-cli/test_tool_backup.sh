@@ -153,7 +153,11 @@ import json
 for k in json.load(open(os.path.join(bk, "manifest.json")))["keys"]:
     names[k["label"]] = os.path.join(bk, k["file"])
 blob, prkd, req = parts(names["ec-plain"])
-bad = bytearray(req); chr_at = bad.index(b"\x5f\x20"); bad[chr_at + 3] ^= 0x01   # a byte of the holder name
+# The holder name (5F20) follows the public key (7F49) in the request body; found by walking, as
+# a byte search could stop inside the random EC point.
+bad = bytearray(req); v, l = tlv(bad, bad.index(b"\x7f\x49")); chr_at = v + l
+assert bad[chr_at:chr_at + 2] == b"\x5f\x20"
+bad[chr_at + 3] ^= 0x01   # a byte of the holder name
 open(os.path.join(out, "changed.wrap"), "wb").write(enc(b"\x30", blob + prkd + bytes(bad)))
 other = parts(names["ec-algs"])[2]
 open(os.path.join(out, "spliced.wrap"), "wb").write(enc(b"\x30", blob + prkd + other))

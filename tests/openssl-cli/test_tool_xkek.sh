@@ -94,7 +94,18 @@ python3 - "$TMP/D.req" "$TMP/Dbad.req" <<'PY'
 import base64, sys
 lines = open(sys.argv[1]).read().split("\n")
 b = bytearray(base64.b64decode("".join(l for l in lines if l and not l.startswith("-----"))))
-i = b.index(b"\x5f\x37", 20); b[i + 10] ^= 1     # the exchange key's own signature
+def tlv(i):   # the TLV at i: (value start, end); walked, as random key bytes may look like a tag
+    j = i + (2 if b[i] & 0x1F == 0x1F else 1)
+    n = b[j]; j += 1
+    if n & 0x80:
+        k = n & 0x7F; n = int.from_bytes(b[j:j + k], "big"); j += k
+    return j, j + n
+v67, _ = tlv(0)          # 67: the authenticated request
+v21, _ = tlv(v67)        # 7F21: the request itself
+_, e4e = tlv(v21)        # 7F4E: its body, followed by the key's own signature
+assert b[e4e:e4e + 2] == b"\x5f\x37"
+sv, _ = tlv(e4e)
+b[sv + 7] ^= 1           # the exchange key's own signature
 body = base64.b64encode(bytes(b)).decode()
 open(sys.argv[2], "w").write(lines[0] + "\n" + body + "\n" + [l for l in lines if l.startswith("-----END")][0] + "\n")
 PY
