@@ -122,11 +122,12 @@ static int find_clashes(hsm_token *t, const hsm_prkd *d, hsm_kb_unwrap_info *inf
  * interrupted unwrap of this same file left: no description yet, and CEnn holds the file's
  * certificate byte for byte (it is written first). There the unwrap resumes (*resumed), skipping
  * UNWRAP when the key is there already (*has_key). */
-static int free_ref(hsm_card *c, const uint8_t *cert, size_t cert_len, int *resumed, int *has_key)
+static int free_ref(hsm_card *c, const uint8_t *cert, size_t cert_len, int *resumed, int *has_key, int *lists_all)
 {
     hsm_bytes fids = HSM_BYTES_INIT;
     uint8_t used[256] = { 0 }, desc[256] = { 0 }, pub[256] = { 0 }, key[256] = { 0 };
     *resumed = *has_key = 0;
+    *lists_all = 1;
     if (hsm_card_enumerate(c, &fids) != HSM_OK) {
         hsm_bytes_free(&fids);
         return -1;
@@ -140,10 +141,10 @@ static int free_ref(hsm_card *c, const uint8_t *cert, size_t cert_len, int *resu
         key[r] |= pre == HSM_PREFIX_KEY;
     }
     /* Some cards list only CC/C4/C8/C9: there a key without description is worth reading its CEnn. */
-    int lists_all = hsm_fids_list_every_file(&fids);
+    *lists_all = hsm_fids_list_every_file(&fids);
     hsm_bytes_free(&fids);
     for (int r = 1; cert != NULL && r <= 255; r++) {
-        if (!(pub[r] || (!lists_all && key[r])) || desc[r])
+        if (!(pub[r] || (!*lists_all && key[r])) || desc[r])
             continue;
         hsm_bytes ce = HSM_BYTES_INIT;
         int same = hsm_card_read_file(c, FID(HSM_PREFIX_EE_CERT, r), &ce) == HSM_OK && ce.len == cert_len &&
@@ -269,7 +270,7 @@ int hsm_kb_unwrap(hsm_token *t, const uint8_t *file, size_t len, const hsm_kb_un
         rc = HSM_E_COMM;
         goto out;
     }
-    int changed = 0, ref = 0, resumed = 0, has_key = 0, retried = 0;
+    int changed = 0, ref = 0, resumed = 0, has_key = 0, retried = 0, lists_all = 1;
     uint16_t unwrap_sw = 0;
     hsm_kb_domain doms[HSM_KB_MAX_DOMAINS];
     size_t nd = 0;
@@ -277,11 +278,26 @@ int hsm_kb_unwrap(hsm_token *t, const uint8_t *file, size_t len, const hsm_kb_un
     if (hsm_kb_domain_for_kcv(doms, nd, info->hdr.kcv, r) < 0)
         rc = HSM_E_VERIFY;
     if (rc == HSM_OK) {
-        ref = free_ref(c, wf.cert, wf.cert_len, &resumed, &has_key);
+        ref = free_ref(c, wf.cert, wf.cert_len, &resumed, &has_key, &lists_all);
         if (ref <= 0) {
             hsm_kb_fail(r, HSM_KB_NO_SLOT, ref < 0 ? "cannot list the card's files to find a free key reference; "
                         "retry" : "no free key reference left (255 keys): delete keys you no longer need");
             rc = HSM_E_NOT_FOUND;
+        }
+    }
+    /* A card that lists only keys and descriptions hides the CEnn/CBnn an interrupted delete left
+     * at a free reference; the new key must not inherit them (hsm_token_generate does the same). */
+    for (int i = 0; rc == HSM_OK && !lists_all && !resumed && i < 2; i++) {
+        uint16_t fid = FID(i == 0 ? HSM_PREFIX_EE_CERT : HSM_PREFIX_REQ_KEEP, ref);
+        do
+            rc = hsm_card_delete_file(c, fid);
+        while (hsm_token_relogin_once(t, rc, &retried));
+        if (rc == HSM_E_NOT_FOUND)
+            rc = HSM_OK;
+        if (rc != HSM_OK) {
+            r->sw = rc == HSM_E_SW ? hsm_card_last_sw(c) : 0;
+            hsm_kb_fail(r, HSM_KB_CARD, "cannot clear an old public-key file of the free key reference (%s); "
+                        "nothing was unwrapped", rc == HSM_E_SW ? hsm_sw_message(r->sw, 0xE4) : hsm_rv_text(rc));
         }
     }
     /* Order: certificate, key, origin chain, description. Each prefix an interruption can leave is
