@@ -31,6 +31,7 @@ int hsm_token_new(const char *reader_spec, hsm_open_fn open, hsm_token **out)
         return HSM_E_CRYPTO;
     }
     pthread_mutex_init(&t->mu, NULL);
+    pthread_mutex_init(&t->algs_mu, NULL);
     t->open = open;
     t->idgen = 1;
     tok_fork_register();
@@ -56,6 +57,7 @@ void hsm_token_free(hsm_token *t)
     /* A child frees a copy of the parent's handles: leave them alone (see tok_enter). */
     if (t->card != NULL && t->pid == getpid())
         hsm_card_free(t->card);
+    pthread_mutex_destroy(&t->algs_mu);
     pthread_mutex_destroy(&t->mu);
     free(t->spec);
     free(t);
@@ -101,8 +103,11 @@ void tok_forget_dir(hsm_token *t)
         hsm_bytes_clear(&t->ce[i].data);
         EVP_PKEY_free(t->ce[i].pk);
         t->ce[i].pk = NULL;
-        t->algs[i].known = 0;
     }
+    pthread_mutex_lock(&t->algs_mu);
+    for (size_t i = 0; i < 256; i++)
+        t->algs[i].known = 0;
+    pthread_mutex_unlock(&t->algs_mu);
 }
 
 void tok_forget(hsm_token *t)

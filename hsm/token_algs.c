@@ -21,13 +21,19 @@ int tok_read_algs(hsm_token *t, uint8_t ref, hsm_alg_list *out)
     if (rc != HSM_OK)
         return rc;
     hsm_bytes fcp = HSM_BYTES_INIT;
+    hsm_alg_list read = *l;
     rc = hsm_card_select_file(t->card, FID_KEY(ref), &fcp);
-    if (rc == HSM_OK && hsm_alg_list_from_fcp(fcp.data, fcp.len, l) != HSM_OK) {
+    if (rc == HSM_OK && hsm_alg_list_from_fcp(fcp.data, fcp.len, &read) != HSM_OK) {
         /* A card that answers no FCP for key files: say "unknown", never "unrestricted". */
         hsm_log("key reference %u: SELECT answered no FCP; algorithm list unknown", ref);
-        memset(l, 0, sizeof(*l));
+        memset(&read, 0, sizeof(read));
     }
     hsm_bytes_free(&fcp);
+    if (rc == HSM_OK) {
+        pthread_mutex_lock(&t->algs_mu);
+        *l = read;
+        pthread_mutex_unlock(&t->algs_mu);
+    }
     if (rc == HSM_E_NOT_FOUND)
         tok_err(t, "key reference %u is no longer on the card: list the keys again", ref);
     else if (rc == HSM_E_SW)
@@ -42,9 +48,9 @@ int hsm_token_key_algorithms(hsm_token *t, const hsm_key *k, int read, hsm_alg_l
         return HSM_E_ARGS;
     memset(out, 0, sizeof(*out));
     if (!read) {
-        pthread_mutex_lock(&t->mu);
+        pthread_mutex_lock(&t->algs_mu);
         *out = t->algs[k->key_ref];
-        pthread_mutex_unlock(&t->mu);
+        pthread_mutex_unlock(&t->algs_mu);
         return HSM_OK;
     }
     int rc = tok_enter(t);

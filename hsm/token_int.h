@@ -68,6 +68,9 @@ struct hsm_token {
     size_t nkeys;
     struct tok_ce ce[256];
     hsm_alg_list algs[256];  /* per key reference, read only when asked for (token_algs.c) */
+    pthread_mutex_t algs_mu; /* algs[]: written under mu and algs_mu, read under either, so that a
+                              * signature on another card of a pool never waits for this card's
+                              * transaction just to look at the cached list */
 
     /* Per key reference: evidence and whether it held at the current generation */
     struct tok_wit wit[256];
