@@ -74,6 +74,24 @@ static int probe(hsm_card *c, uint16_t fid)
     return there;
 }
 
+/* Every file of the key references: ENUMERATE, and on a card that lists only keys and
+ * descriptions also the CEnn/CBnn it hides, found by reading them (6A82: absent) and added to the
+ * list as if listed. Without this the files an interrupted delete leaves at a reference without a
+ * key would stay unseen for ever. It costs 2 APDUs per reference (510), so only the full check
+ * and its repair do it. */
+static int list_files(hsm_card *c, hsm_bytes *fids)
+{
+    int rc = hsm_card_enumerate(c, fids);
+    if (rc != HSM_OK || hsm_fids_list_every_file(fids))
+        return rc;
+    static const uint8_t public_files[] = { HSM_PREFIX_EE_CERT, PREFIX_REQ_KEEP };
+    for (int ref = 1; rc == HSM_OK && ref < 256; ref++)
+        for (size_t i = 0; rc == HSM_OK && i < sizeof(public_files); i++)
+            if (probe(c, FID(public_files[i], ref)))
+                rc = hsm_bytes_put_u16(fids, FID(public_files[i], ref));
+    return rc;
+}
+
 /* Free memory from INITIALIZE without data (device information, firmware 2.4 and later):
  * the first 4 bytes, big endian. -1 when the card does not say. */
 static long free_memory(hsm_card *c)
@@ -115,7 +133,7 @@ static int scan_ref(hsm_card *c, const hsm_bytes *fids, hsm_check_entry *e, int 
         return HSM_OK;   /* nothing else matters about files that go */
     }
     if (deep && !hsm_fids_list_every_file(fids)) {
-        /* Only a key's own public-key files are found this way; orphans stay out of sight. */
+        /* (list_files found none at all on a card that lists only keys and descriptions.) */
         if (!(e->files & HSM_CHECK_PUB) && probe(c, FID(HSM_PREFIX_EE_CERT, ref)))
             e->files |= HSM_CHECK_PUB;
         if (!(e->files & HSM_CHECK_REQ) && probe(c, FID(PREFIX_REQ_KEEP, ref)))
@@ -185,7 +203,7 @@ static int scan(hsm_token *t, hsm_check_report *r, int deep)
     if (deep) {
         if ((c = hsm_token_lock(t)) == NULL)
             return HSM_E_COMM;
-        rc = hsm_card_enumerate(c, &fids);
+        rc = list_files(c, &fids);
     } else {
         rc = hsm_token_file_ids(t, &fids);   /* no APDU inside list's snapshot */
     }
@@ -320,7 +338,7 @@ int hsm_check_repair(hsm_token *t, const hsm_check_report *r, hsm_check_step_fn 
         return HSM_E_COMM;
     /* The files must still be the ones scanned: another program may have changed the card. */
     hsm_bytes fids = HSM_BYTES_INIT;
-    int rc = hsm_card_enumerate(c, &fids);
+    int rc = list_files(c, &fids);
     int failed = 0, retried = 0, changed = 0;
     for (size_t i = 0; rc == HSM_OK && i < r->n; i++) {
         const hsm_check_entry *e = &r->entries[i];

@@ -197,6 +197,14 @@ check "the new key inherited no old public-key file" fresh_key_files fresh1
 check "delete of gone2 interrupted after its key" interrupted_delete gone2
 check "unwrap at the freed reference" t2 unwrap-key --in "$T/bk-ec.wrap" --label fresh2 --id 0e0f
 check "the unwrapped key inherited no old public-key file" fresh_key_files fresh2
+# What an interrupted delete left (and no new key reused) is found by the check on both profiles
+# (on the variant by reading CEnn/CBnn of every reference) and removed by its repair.
+check "delete of gone3 interrupted after its key" interrupted_delete gone3
+orphans_found() { t2 check >"$T/orphans.txt" 2>&1; [ $? = 1 ] && grep -q 'orphan-files' "$T/orphans.txt"; }
+no_problem() { t2 check --json >"$T/check2.json" 2>&1 && python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["problems"] != 0)' "$T/check2.json"; }
+check "check finds the files the interrupted deletes left" orphans_found
+check "check --repair removes them" t2 check --repair --yes
+check "check: no problem left" no_problem
 
 # --- no secrets in any output ---
 assert "share passwords never printed" bash -c "! grep -rqF -e '$DKEK_PW1' -e '$DKEK_PW2' -e '$DKEK_BAD' '$T'/*.log"
