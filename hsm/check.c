@@ -132,13 +132,6 @@ static int scan_ref(hsm_card *c, const hsm_bytes *fids, hsm_check_entry *e, int 
         e->findings |= HSM_CHECK_ORPHAN;
         return HSM_OK;   /* nothing else matters about files that go */
     }
-    if (deep && !hsm_fids_list_every_file(fids)) {
-        /* (list_files found none at all on a card that lists only keys and descriptions.) */
-        if (!(e->files & HSM_CHECK_PUB) && probe(c, FID(HSM_PREFIX_EE_CERT, ref)))
-            e->files |= HSM_CHECK_PUB;
-        if (!(e->files & HSM_CHECK_REQ) && probe(c, FID(PREFIX_REQ_KEEP, ref)))
-            e->files |= HSM_CHECK_REQ;
-    }
     if (!deep) {
         if (!(e->files & HSM_CHECK_DESC))
             e->findings |= HSM_CHECK_NO_DESC;
