@@ -275,6 +275,14 @@ int hsm_fids_list_every_file(const hsm_bytes *fids)
     return 0;
 }
 
+int hsm_fids_has(const hsm_bytes *fids, uint16_t fid)
+{
+    for (size_t i = 0; i + 1 < fids->len; i += 2)
+        if ((uint16_t)(fids->data[i] << 8 | fids->data[i + 1]) == fid)
+            return 1;
+    return 0;
+}
+
 int hsm_card_read_file(hsm_card *c, uint16_t fid, hsm_bytes *out)
 {
     hsm_bytes blk = HSM_BYTES_INIT;

@@ -116,6 +116,8 @@ int hsm_card_enumerate(hsm_card *c, hsm_bytes *fids);
  * keys and descriptions (CC, C4, C8, C9) and their CEnn/CBnn are found by reading the FID (6A82:
  * absent). 1 when fids holds any other prefix. */
 int hsm_fids_list_every_file(const hsm_bytes *fids);
+/* Is fid in an ENUMERATE answer? */
+int hsm_fids_has(const hsm_bytes *fids, uint16_t fid);
 /* Whole EF in as few READ BINARY commands as the card allows. */
 int hsm_card_read_file(hsm_card *c, uint16_t fid, hsm_bytes *out);
 /* Creates or overwrites the EF, chunked by the APDU limit. */

@@ -57,14 +57,6 @@ static EVP_PKEY *blob_pub(const hsm_bytes *b, int *is_cert)
     return pk;
 }
 
-static int has_fid(const hsm_bytes *fids, uint16_t fid)
-{
-    for (size_t i = 0; i + 1 < fids->len; i += 2)
-        if ((uint16_t)(fids->data[i] << 8 | fids->data[i + 1]) == fid)
-            return 1;
-    return 0;
-}
-
 /* Is an unlisted file there? (6A82: no.) */
 static int probe(hsm_card *c, uint16_t fid)
 {
@@ -120,13 +112,13 @@ static int scan_ref(hsm_card *c, const hsm_bytes *fids, hsm_check_entry *e, int 
     hsm_bytes b = HSM_BYTES_INIT;
     EVP_PKEY *ce_pk = NULL, *cb_pk = NULL;
     int rc = HSM_OK;
-    if (has_fid(fids, FID(HSM_PREFIX_KEY, ref)))
+    if (hsm_fids_has(fids, FID(HSM_PREFIX_KEY, ref)))
         e->files |= HSM_CHECK_KEY;
-    if (has_fid(fids, FID(HSM_PREFIX_PRKD, ref)))
+    if (hsm_fids_has(fids, FID(HSM_PREFIX_PRKD, ref)))
         e->files |= HSM_CHECK_DESC;
-    if (has_fid(fids, FID(HSM_PREFIX_EE_CERT, ref)))
+    if (hsm_fids_has(fids, FID(HSM_PREFIX_EE_CERT, ref)))
         e->files |= HSM_CHECK_PUB;
-    if (has_fid(fids, FID(PREFIX_REQ_KEEP, ref)))
+    if (hsm_fids_has(fids, FID(PREFIX_REQ_KEEP, ref)))
         e->files |= HSM_CHECK_REQ;
     if (!(e->files & HSM_CHECK_KEY)) {
         e->findings |= HSM_CHECK_ORPHAN;

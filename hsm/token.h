@@ -71,6 +71,12 @@ void hsm_token_unlock(hsm_token *t, int dirty);
  * PIN worked: send the command again. Never resends a PIN the card did not confirm; 0 otherwise
  * (hsm_token_error() says why when the new login failed). */
 int hsm_token_relogin_once(hsm_token *t, int rc, int *retried);
+/* Inside hsm_token_lock(): deletes CEnn and CBnn of the free key reference ref before a new key
+ * takes it (6A82, absent, counts as done), with the one new login a 6982 allows. For cards whose
+ * ENUMERATE lists only keys and descriptions: there an interrupted delete (key gone, its
+ * public-key files not yet) leaves them unseen, and the new key would inherit the old key's
+ * request or certificate. hsm_token_error() says why on failure. */
+int hsm_token_clear_public_files(hsm_token *t, uint8_t ref, int *retried);
 /* The card's file list (the ENUMERATE answer: 2-byte FIDs), read as a lookup reads the directory:
  * inside a snapshot it costs nothing more. */
 int hsm_token_file_ids(hsm_token *t, hsm_bytes *fids);

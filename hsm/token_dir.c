@@ -20,10 +20,7 @@
 
 int tok_has_fid(const hsm_token *t, uint16_t fid)
 {
-    for (size_t i = 0; i + 1 < t->fids.len; i += 2)
-        if ((uint16_t)(t->fids.data[i] << 8 | t->fids.data[i + 1]) == fid)
-            return 1;
-    return 0;
+    return hsm_fids_has(&t->fids, fid);
 }
 
 /* Does ENUMERATE list files other than keys and their descriptions? Then it lists every file. */

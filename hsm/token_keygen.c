@@ -158,24 +158,16 @@ static int lowest_free_ref(const hsm_token *t)
     return -1;
 }
 
-/* A card that lists only keys and descriptions hides the public-key files of a reference whose
- * key is gone: an interrupted delete (key gone, CEnn/CBnn not yet) leaves them there unseen. A new
- * key at that reference would inherit them (a request or certificate of the old key), so they go
- * first; DELETE FILE of a file that is not there is answered 6A82, which del() takes as done. */
-static int clear_unlisted_files(hsm_token *t, uint8_t ref, int *retried)
+int hsm_token_clear_public_files(hsm_token *t, uint8_t ref, int *retried)
 {
     static const uint8_t public_files[] = { HSM_PREFIX_EE_CERT, HSM_PREFIX_REQ_KEEP };
     int rc = HSM_OK;
-    for (size_t i = 0; i < sizeof(public_files) && rc == HSM_OK; i++) {
-        uint16_t fid = FID(public_files[i], ref);
-        if (!tok_may_have_fid(t, fid))
-            continue;   /* listed files are seen: lowest_free_ref chose a reference without them */
-        rc = del(t, fid, retried);
-        if (rc == HSM_E_SW && t->err[0] == '\0')
-            tok_sw_err(t, "cannot clear an old public-key file of the free key reference", 0xE4);
-        else if (rc != HSM_OK && t->err[0] == '\0')
-            tok_err(t, "cannot clear an old public-key file of the free key reference: %s", hsm_rv_text(rc));
-    }
+    for (size_t i = 0; i < sizeof(public_files) && rc == HSM_OK; i++)
+        rc = del(t, FID(public_files[i], ref), retried);
+    if (rc == HSM_E_SW && t->err[0] == '\0')
+        tok_sw_err(t, "cannot clear an old public-key file of the free key reference", 0xE4);
+    else if (rc != HSM_OK && t->err[0] == '\0')
+        tok_err(t, "cannot clear an old public-key file of the free key reference: %s", hsm_rv_text(rc));
     return rc;
 }
 
@@ -341,8 +333,9 @@ int hsm_token_generate(hsm_token *t, const hsm_keygen_params *p, hsm_key *out)
         rc = HSM_E_UNSUPPORTED;
         goto out;
     }
-    rc = clear_unlisted_files(t, (uint8_t)ref, &retried);
-    if (rc != HSM_OK)
+    /* Listed files are seen (lowest_free_ref chose a reference without them); unlisted ones may
+     * be there: see hsm_token_clear_public_files. */
+    if (!t->dir_lists_all && (rc = hsm_token_clear_public_files(t, (uint8_t)ref, &retried)) != HSM_OK)
         goto out;
     hsm_prkd d;
     memset(&d, 0, sizeof(d));

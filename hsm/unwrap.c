@@ -285,20 +285,11 @@ int hsm_kb_unwrap(hsm_token *t, const uint8_t *file, size_t len, const hsm_kb_un
             rc = HSM_E_NOT_FOUND;
         }
     }
-    /* A card that lists only keys and descriptions hides the CEnn/CBnn an interrupted delete left
-     * at a free reference; the new key must not inherit them (hsm_token_generate does the same). */
-    for (int i = 0; rc == HSM_OK && !lists_all && !resumed && i < 2; i++) {
-        uint16_t fid = FID(i == 0 ? HSM_PREFIX_EE_CERT : HSM_PREFIX_REQ_KEEP, ref);
-        do
-            rc = hsm_card_delete_file(c, fid);
-        while (hsm_token_relogin_once(t, rc, &retried));
-        if (rc == HSM_E_NOT_FOUND)
-            rc = HSM_OK;
-        if (rc != HSM_OK) {
-            r->sw = rc == HSM_E_SW ? hsm_card_last_sw(c) : 0;
-            hsm_kb_fail(r, HSM_KB_CARD, "cannot clear an old public-key file of the free key reference (%s); "
-                        "nothing was unwrapped", rc == HSM_E_SW ? hsm_sw_message(r->sw, 0xE4) : hsm_rv_text(rc));
-        }
+    /* A new key must not inherit what an interrupted delete left unseen at a free reference. */
+    if (rc == HSM_OK && !lists_all && !resumed &&
+        (rc = hsm_token_clear_public_files(t, (uint8_t)ref, &retried)) != HSM_OK) {
+        r->sw = rc == HSM_E_SW ? hsm_card_last_sw(c) : 0;
+        hsm_kb_fail(r, HSM_KB_CARD, "%s; nothing was unwrapped", hsm_token_error(t));
     }
     /* Order: certificate, key, origin chain, description. Each prefix an interruption can leave is
      * recognisable: a certificate alone (an orphan file for check --repair, and where a rerun

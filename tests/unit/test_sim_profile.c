@@ -33,14 +33,6 @@ static sim_card *ready(int profile, int shares)
     return c;
 }
 
-static int listed(const hsm_bytes *fids, uint16_t fid)
-{
-    for (size_t i = 0; i + 1 < fids->len; i += 2)
-        if ((uint16_t)(fids->data[i] << 8 | fids->data[i + 1]) == fid)
-            return 1;
-    return 0;
-}
-
 START_TEST(profile_names_and_state_file)
 {
     ck_assert_int_eq(sim_profile_by_name(NULL), SIM_PROFILE_CARDCONTACT);
@@ -83,10 +75,10 @@ START_TEST(behaviour1_enumerate)
         for (size_t i = 0; i < sizeof(fids) / sizeof(fids[0]); i++)
             ck_assert_uint_eq(t_write(c, fids[i], 0, body, sizeof(body)), 0x9000);
         ck_assert_uint_eq(tx_ex(c, 0x80, 0x58, 0, 0, NULL, 0, 65536, 1, &r), 0x9000);
-        ck_assert(listed(&r, 0xCC00));
-        ck_assert(listed(&r, 0xC401) && listed(&r, 0xC801) && listed(&r, 0xC901));
-        int others = listed(&r, 0xCE01) + listed(&r, 0xCA01) + listed(&r, 0xCB01) + listed(&r, 0xCF01)
-                     + listed(&r, 0x2F02);
+        ck_assert(hsm_fids_has(&r, 0xCC00));
+        ck_assert(hsm_fids_has(&r, 0xC401) && hsm_fids_has(&r, 0xC801) && hsm_fids_has(&r, 0xC901));
+        int others = hsm_fids_has(&r, 0xCE01) + hsm_fids_has(&r, 0xCA01) + hsm_fids_has(&r, 0xCB01) + hsm_fids_has(&r, 0xCF01)
+                     + hsm_fids_has(&r, 0x2F02);
         ck_assert_int_eq(others, profile == SIM_PROFILE_VARIANT ? 0 : 5);
         /* not listed, yet readable by FID */
         ck_assert_uint_eq(t_read(c, 0xCE01, 0, 256, &r), profile ? 0x9000 : 0x6282);
@@ -191,7 +183,7 @@ START_TEST(behaviour5_device_key_description)
     sim_card *c = card(SIM_PROFILE_VARIANT);
     hsm_bytes r = HSM_BYTES_INIT;
     ck_assert_uint_eq(tx_ex(c, 0x80, 0x58, 0, 0, NULL, 0, 65536, 1, &r), 0x9000);
-    ck_assert(listed(&r, 0xCC00) && listed(&r, 0xC400));
+    ck_assert(hsm_fids_has(&r, 0xCC00) && hsm_fids_has(&r, 0xC400));
     ck_assert_uint_eq(t_read(c, 0xC400, 0, 256, &r), 0x9000);
     hsm_prkd d;
     static const uint8_t zero[20];
