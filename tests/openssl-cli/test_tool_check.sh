@@ -9,15 +9,7 @@ SIM="$BUILD/bin/schsm-sim"
 [ -x "$SIM" ] || { echo "skip: $SIM is not built"; exit 77; }
 STATE=${SCHSM_READER#sim:}
 
-# apdu_index PATTERN CMD...: the number of the first APDU matching PATTERN that CMD sends (run on a
-# copy of the card, so the card itself is unchanged).
-apdu_index() {
-    local pat=$1; shift
-    cp "$STATE" "$TMP/probe.state"
-    { SCHSM_READER="sim:$TMP/probe.state" SCHSM_DEBUG=apdu "$@" 2>&1 || true; } | grep '^apdu>' | grep -n -m1 -- "$pat" | cut -d: -f1
-}
-# pulled_from N: the card is pulled at APDU N and at each of the next ones (no chance to clean up)
-pulled_from() { local i r=""; for i in $(seq "$1" $(($1 + 12))); do r="$r${r:+,}apdu=$i:remove"; done; echo "$r"; }
+. "$(dirname "$0")/../lib/pull.sh"
 files() { "$SIM" --state "$STATE" --dump | sed -n 's/^  \(C[0-9A-F]\{3\}\) .*/\1/p' | tr '\n' ' '; }
 
 run 0 "check --help" "$TOOL" check --help
@@ -49,7 +41,7 @@ contains "CC01 gone" "| 0$"
 contains "k2's files kept" "C402 .*CE02\|CE02.*C402"
 
 # --- interrupted keygen: the key is there, its description not: incomplete, then cleaned by a rerun
-n=$(apdu_index "00 D7 C4" "$TOOL" --pin $PIN keygen --type ec:prime256v1 --label k3)
+n=$(apdu_index "$STATE" 1 "00 D7 C4" "$TOOL" --pin $PIN keygen --type ec:prime256v1 --label k3)
 run 1 "keygen k3 with the card reset before the description is written" \
     env SCHSM_SIM_FAULT="$(pulled_from "$n")" "$TOOL" --pin $PIN keygen --type ec:prime256v1 --label k3
 run 0 "list shows what is there" "$TOOL" list --json
@@ -60,7 +52,7 @@ run 0 "check after the rerun" "$TOOL" check --json
 expect "no incomplete key left" 'd["problems"] == 0 and len(d["key_refs"]) == 2'
 
 # --- interrupted delete: description gone first, then the card is pulled: the key is incomplete
-n=$(apdu_index "00 E4" "$TOOL" --pin $PIN delete --yes --label k3)
+n=$(apdu_index "$STATE" 1 "00 E4" "$TOOL" --pin $PIN delete --yes --label k3)
 run 1 "delete k3, card pulled after the description went" \
     env SCHSM_SIM_FAULT="$(pulled_from $((n + 1)))" "$TOOL" --pin $PIN delete --yes --label k3
 run 0 "list marks the incomplete key" "$TOOL" list --json
@@ -73,7 +65,7 @@ run 0 "check: clean" "$TOOL" check --json
 expect "only k2 left" 'd["problems"] == 0 and [e["label"] for e in d["key_refs"]] == ["k2"]'
 
 # --- a key without description that no command of ours made: check --repair describes it
-n=$(apdu_index "00 D7 C4" "$TOOL" --pin $PIN keygen --type ec:prime256v1 --label k4)
+n=$(apdu_index "$STATE" 1 "00 D7 C4" "$TOOL" --pin $PIN keygen --type ec:prime256v1 --label k4)
 run 1 "keygen k4 interrupted" env SCHSM_SIM_FAULT="$(pulled_from "$n")" "$TOOL" --pin $PIN keygen --type ec:prime256v1 --label k4
 run 2 "check --repair without --yes and no terminal" "$TOOL" check --repair
 # (keygen k4 run again would remove it: this is the case of a key some other program left)

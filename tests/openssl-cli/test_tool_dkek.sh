@@ -166,21 +166,19 @@ check_log_has "dkek-status without DKEK" "No DKEK"
 # --- a key reference freed by an interrupted delete (description and key gone, the card pulled
 # before its public-key files): a card that lists only keys and descriptions (the variant) hides
 # CEnn/CBnn, and the next key there must not inherit them, neither by keygen nor by unwrap ---
+. "$(dirname "$0")/../lib/pull.sh"
 openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ca.key" -subj /CN=ca \
     -days 2 -out "$T/ca.pem" 2>/dev/null
 # interrupted_delete LABEL: keygen LABEL with a certificate (CBnn keeps its request), then delete
 # it with the card pulled from its third DELETE FILE on (after the description and the key)
 interrupted_delete() {
-    local l=$1 n pulled="" i
+    local l=$1 n
     t2 keygen --type ec:prime256v1 --label "$l" && t2 export-pubkey --label "$l" --out "$T/$l.pub" || return 1
     openssl x509 -new -force_pubkey "$T/$l.pub" -subj "/CN=$l" -CA "$T/ca.pem" -CAkey "$T/ca.key" -days 2 \
         -outform DER -out "$T/$l.der" 2>/dev/null && t2 import-cert --label "$l" --in "$T/$l.der" || return 1
-    cp "$T/card2.state" "$T/probe.state"
-    n=$(SCHSM_DEBUG=apdu "$TOOL" --reader "sim:$T/probe.state" --pin-source env:TOOL_PIN delete --yes --label "$l" 2>&1 |
-        grep '^apdu>' | grep -n '00 E4' | sed -n '3s/:.*//p')
+    n=$(apdu_index "$T/card2.state" 3 '00 E4' "$TOOL" --pin-source env:TOOL_PIN delete --yes --label "$l")
     [ -n "$n" ] || { echo "no third DELETE FILE in the trace"; return 1; }
-    for i in $(seq "$n" $((n + 12))); do pulled="$pulled${pulled:+,}apdu=$i:remove"; done
-    ! SCHSM_SIM_FAULT="$pulled" t2 delete --yes --label "$l"
+    ! SCHSM_SIM_FAULT="$(pulled_from "$n")" t2 delete --yes --label "$l"
 }
 # fresh_key_files LABEL: LABEL's reference holds no request (CBnn) and no certificate mismatch
 fresh_key_files() {
