@@ -99,23 +99,8 @@ int hsm_kb_key_meta_read(hsm_card *c, uint8_t ref, hsm_kb_key_meta *m)
 {
     memset(m, 0, sizeof(*m));
     m->domain = -1;
-    uint8_t fid[2] = { HSM_PREFIX_KEY, ref };
-    hsm_apdu a;
-    memset(&a, 0, sizeof(a));
-    a.cla = 0x00;
-    a.ins = 0xA4;
-    a.p1 = 0x00;
-    a.p2 = 0x04;
-    a.data = fid;
-    a.lc = 2;
-    a.le = 256;
     hsm_bytes resp = HSM_BYTES_INIT;
-    uint16_t sw = 0;
-    int rc = hsm_card_transmit(c, &a, &resp, &sw);
-    if (rc == HSM_OK && sw == 0x6A82)
-        rc = HSM_E_NOT_FOUND;
-    else if (rc == HSM_OK && sw != 0x9000)
-        rc = HSM_E_SW;
+    int rc = hsm_card_select_file(c, (uint16_t)(HSM_PREFIX_KEY << 8 | ref), &resp);
     hsm_tlv fcp, a5, t;
     if (rc == HSM_OK && hsm_tlv_find(resp.data, resp.len, 0x62, &fcp) == 1
         && hsm_tlv_find(fcp.val, fcp.len, 0xA5, &a5) == 1) {
