@@ -9,8 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/params.h>
 
-/* The card's length rule, before any APDU. 1, or 0 with the error raised. */
-static int pin_len_ok(schsm_provctx *ctx, size_t len, const char *what)
+int schsm_pin_len_ok(schsm_provctx *ctx, size_t len, const char *what)
 {
     char why[128];
     if (hsm_pin_len_check(len, what, why, sizeof(why)) == HSM_OK)
@@ -40,7 +39,7 @@ int schsm_login_for(schsm_provctx *ctx, hsm_token *t, const char *uri_pin_source
         return 0;
     if (uri_pin_value != NULL) {
         len = strlen(uri_pin_value);
-        if (!pin_len_ok(ctx, len, "pin-value"))
+        if (!schsm_pin_len_ok(ctx, len, "pin-value"))
             return 0;
         return hand_over(ctx, t, uri_pin_value, len);
     }
@@ -69,7 +68,7 @@ int schsm_login_for(schsm_provctx *ctx, hsm_token *t, const char *uri_pin_source
         schsm_raise(ctx, SCHSM_R_PIN, "no PIN given (pass -passin, set pin-source, or put pin-source in the URI)");
         return 0;
     }
-    if (!pin_len_ok(ctx, len, "PIN given")) {
+    if (!schsm_pin_len_ok(ctx, len, "PIN given")) {
         OPENSSL_cleanse(pin, sizeof(pin));
         return 0;
     }

@@ -11,6 +11,10 @@
 
 #define SCHSM_PIN_MAX 64
 
+/* The card's length rule for a PIN of len characters, before any APDU: 1, or 0 with the error
+ * raised ("<what> ...; nothing was sent to the card", never the PIN). */
+int schsm_pin_len_ok(schsm_provctx *ctx, size_t len, const char *what);
+
 /* Hands the token a PIN for its next login. A PIN from the URI or the config is only handed
  * over (no APDU); the callback is used only when hsm_token_needs_pin() says a login is due.
  * Returns 1 on success or when no PIN is needed/available yet (the operation itself then

@@ -75,10 +75,7 @@ static void *store_open(void *provctx, const char *uri)
         free(s);
         return NULL;
     }
-    if (s->uri.pin_value != NULL
-        && hsm_pin_len_check(strlen(s->uri.pin_value), "pin-value", err, sizeof(err)) != HSM_OK) {
-        /* the card's length rule, before any APDU */
-        schsm_raise(prov, SCHSM_R_PIN, "%s; nothing was sent to the card", err);
+    if (s->uri.pin_value != NULL && !schsm_pin_len_ok(prov, strlen(s->uri.pin_value), "pin-value")) {
         schsm_uri_clear(&s->uri);
         free(s);
         return NULL;
